@@ -1,0 +1,219 @@
+"""The chapter's statistical baselines: the naive seasonal forecast and SARIMA.
+
+The SARIMA backtest refits the model every day on all data since ``origin``, as
+the chapter does. Each fit is a small problem, so the time goes to Python and to
+BLAS threads fighting over two cores: we import SciPy and statsmodels first,
+pin BLAS to one thread per process, and spread the days over worker processes.
+Cheaper modes refit weekly or never, reusing fitted parameters on new data.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import warnings
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+import multiprocessing
+
+import numpy as np
+import pandas as pd
+import scipy.linalg  # noqa: F401  (load BLAS before limiting its threads)
+import statsmodels.api  # noqa: F401
+from statsmodels.tsa.arima.model import ARIMA
+from threadpoolctl import threadpool_limits
+
+from .data import select
+from .errors import RidershipError
+
+ORDER = (1, 0, 0)
+SEASONAL_ORDER = (0, 1, 1, 7)
+ORIGIN = "2019-01-01"
+REFIT_MODES = ("daily", "weekly", "never")
+
+
+def naive_forecast(data: pd.DataFrame | pd.Series, lag: int = 7) -> pd.DataFrame | pd.Series:
+    """Forecast each day by the value ``lag`` days before (weekly seasonality)."""
+    return data.shift(lag)
+
+
+def naive_errors(df: pd.DataFrame, start: str = "2019-03", end: str = "2019-05", lag: int = 7,
+                 columns=("bus", "rail")) -> pd.DataFrame:
+    """MAE (riders) and MAPE (%) of the naive forecast over ``start``..``end``, one row per column."""
+    series = df[list(columns)]
+    errors = select(series - naive_forecast(series, lag), start, end)
+    truth = select(series, start, end)
+    if errors.isna().any().any():
+        raise RidershipError(f"The period {start} to {end} starts fewer than {lag} days after the data begins; start later.")
+    return pd.DataFrame({"mae": errors.abs().mean(), "mape": (errors / truth).abs().mean() * 100})
+
+
+def fit_sarima(series: pd.Series, order=ORDER, seasonal_order=SEASONAL_ORDER, start_params=None):
+    """Fit statsmodels' ARIMA on ``series``; return (results, warnings raised)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = ARIMA(series, order=order, seasonal_order=seasonal_order)
+        results = model.fit(start_params=start_params)
+    return results, len(caught)
+
+
+def sarima_forecast(series: pd.Series, today: str, origin: str = ORIGIN, order=ORDER,
+                    seasonal_order=SEASONAL_ORDER) -> float:
+    """The one-day-ahead forecast for the day after ``today`` from data ``origin``..``today``."""
+    history = select(series, origin, today).asfreq("D")
+    results, _ = fit_sarima(history, order, seasonal_order)
+    return float(results.forecast().iloc[0])
+
+
+@dataclass
+class Backtest:
+    """A rolling one-day-ahead backtest: forecasts, truth and what it cost."""
+
+    forecasts: pd.Series
+    truth: pd.Series
+    refit: str
+    fits: int
+    warnings: int
+    seconds: float
+    workers: int = 1
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def mae(self) -> float:
+        return float((self.forecasts - self.truth).abs().mean())
+
+    @property
+    def mape(self) -> float:
+        return float(((self.forecasts - self.truth) / self.truth).abs().mean() * 100)
+
+
+def _fit_and_forecast(history: pd.Series, order, seasonal_order) -> tuple[float, int]:
+    with threadpool_limits(limits=1):
+        results, n_warn = fit_sarima(history, order, seasonal_order)
+        return float(results.forecast().iloc[0]), n_warn
+
+
+# Worker processes read the series from this global, inherited when they fork,
+# so each task ships only two dates.
+_SERIES: pd.Series | None = None
+
+
+def _worker_task(day: pd.Timestamp, origin, order, seasonal_order) -> tuple[pd.Timestamp, float, int]:
+    history = _SERIES.loc[origin: day - pd.Timedelta(days=1)]
+    value, n_warn = _fit_and_forecast(history, order, seasonal_order)
+    return day, value, n_warn
+
+
+def default_workers() -> int:
+    """One worker per core this process may use."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def sarima_backtest(series: pd.Series, start: str = "2019-03-01", end: str = "2019-05-31",
+                    origin: str = ORIGIN, refit: str = "daily", workers: int | None = None,
+                    progress: bool = False, order=ORDER, seasonal_order=SEASONAL_ORDER) -> Backtest:
+    """Forecast each day of ``start``..``end`` from the data before it.
+
+    ``refit="daily"`` (the chapter's method) fits a new model every day, in
+    ``workers`` processes (default: one per core). ``"weekly"`` fits on the
+    first day of each week and reuses those parameters for the next six days;
+    ``"never"`` fits once, on the data before ``start``. The warnings
+    statsmodels raises while fitting are counted, not shown.
+    """
+    if refit not in REFIT_MODES:
+        raise RidershipError(f"Unknown refit mode {refit!r}; choose one of {', '.join(REFIT_MODES)}.")
+    series = series.asfreq("D")
+    select(series, origin, end)  # checks the bounds
+    days = select(series, start, end).index
+    if days[0] - pd.Timestamp(origin) < pd.Timedelta(days=2 * seasonal_order[3]):
+        raise RidershipError(f"Start the backtest at least two seasons after the origin {origin}.")
+    tick = time.perf_counter()
+    bar = _progress(len(days), progress, f"SARIMA ({refit})")
+    if refit == "daily":
+        forecasts, n_warn, workers = _daily(series, days, origin, workers, bar, order, seasonal_order)
+        fits = len(days)
+    else:
+        step = 7 if refit == "weekly" else len(days)
+        forecasts, n_warn, fits = _reuse(series, days, origin, step, bar, order, seasonal_order)
+        workers = 1
+    bar.close()
+    preds = pd.Series(forecasts, index=days, name="forecast")
+    return Backtest(preds, series.loc[days], refit, fits, n_warn, time.perf_counter() - tick, workers)
+
+
+def _daily(series, days, origin, workers, bar, order, seasonal_order):
+    workers = default_workers() if workers is None else int(workers)
+    forecasts = {}
+    n_warn = 0
+    if workers <= 1:
+        for day in days:
+            history = series.loc[origin: day - pd.Timedelta(days=1)]
+            forecasts[day], w = _fit_and_forecast(history, order, seasonal_order)
+            n_warn += w
+            bar.update(1)
+    else:
+        global _SERIES
+        _SERIES = series
+        try:
+            context = multiprocessing.get_context("fork")
+            with ProcessPoolExecutor(workers, mp_context=context) as pool:
+                # Longest histories first, so no worker is left with the big fits at the end.
+                futures = [pool.submit(_worker_task, day, origin, order, seasonal_order) for day in days[::-1]]
+                for future in as_completed(futures):
+                    day, value, w = future.result()
+                    forecasts[day] = value
+                    n_warn += w
+                    bar.update(1)
+        finally:
+            _SERIES = None
+    return [forecasts[d] for d in days], n_warn, workers
+
+
+def _reuse(series, days, origin, step, bar, order, seasonal_order):
+    """Fit every ``step`` days; in between, filter new data with the fitted parameters."""
+    forecasts, n_warn, fits = [], 0, 0
+    with threadpool_limits(limits=1):
+        for i in range(0, len(days), step):
+            block = days[i: i + step]
+            history = series.loc[origin: block[0] - pd.Timedelta(days=1)]
+            results, w = fit_sarima(history, order, seasonal_order)
+            n_warn += w
+            fits += 1
+            # One-step-ahead predictions over the block, with the parameters held fixed.
+            extended = results.apply(series.loc[origin: block[-1]])
+            forecasts.extend(extended.predict(start=block[0], end=block[-1]).to_numpy())
+            bar.update(len(block))
+    return forecasts, n_warn, fits
+
+
+class _NoBar:
+    def update(self, n=1):
+        pass
+
+    def close(self):
+        pass
+
+
+def _progress(total: int, enabled: bool, desc: str):
+    if not enabled:
+        return _NoBar()
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit="fit", leave=False)
+
+
+def baseline_table(df: pd.DataFrame, refit: str = "daily", workers: int | None = None,
+                   progress: bool = False) -> pd.DataFrame:
+    """The chapter's baseline figures, one row each: naive bus and rail, SARIMA rail."""
+    naive = naive_errors(df)
+    back = sarima_backtest(df["rail"], refit=refit, workers=workers, progress=progress)
+    rows = [
+        {"baseline": "naive (lag 7)", "series": col, "period": "2019-03..2019-05",
+         "mae": naive.loc[col, "mae"], "mape_percent": naive.loc[col, "mape"]}
+        for col in naive.index
+    ]
+    rows.append({"baseline": f"SARIMA{ORDER}x{SEASONAL_ORDER} refit {refit}", "series": "rail",
+                 "period": "2019-03..2019-05", "mae": back.mae, "mape_percent": back.mape})
+    table = pd.DataFrame(rows)
+    table.attrs["sarima"] = back
+    return table

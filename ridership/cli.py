@@ -1,0 +1,87 @@
+"""The ``ridership`` command line (also ``python -m ridership``)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .errors import RidershipError
+
+DATA_HELP = "path to ridership.tgz or its CSV (default: $RIDERSHIP_DATA, then the cache, then a download)"
+
+
+def _cmd_data(args) -> int:
+    from .data import DATA_SHA256, read_ridership
+
+    df, info = read_ridership(args.data)
+    print(f"file:               {info.path} (from {info.source})")
+    status = "matches the published checksum" if info.checksum_ok else f"DIFFERS from the published {DATA_SHA256}"
+    print(f"sha256:             {info.sha256} ({status})")
+    print(f"rows:               {info.rows_raw:,} raw, {info.rows:,} after cleaning")
+    print(f"duplicates removed: {info.duplicates_removed:,}")
+    print(f"dates:              {info.start} to {info.end}, one row per day")
+    print(f"columns:            {', '.join(['date', *df.columns])}")
+    return 0
+
+
+def _cmd_baselines(args) -> int:
+    from .baselines import baseline_table
+    from .data import load_ridership
+
+    df = load_ridership(args.data)
+    table = baseline_table(df, refit=args.refit, workers=args.workers, progress=not args.quiet)
+    back = table.attrs["sarima"]
+    shown = table.assign(mae=table["mae"].map("{:,.1f}".format), mape_percent=table["mape_percent"].map("{:.2f}".format))
+    print(shown.to_string(index=False))
+    print(f"\nSARIMA: {back.fits} fits in {back.seconds:.1f} s on {back.workers} process(es); "
+          f"statsmodels raised {back.warnings} warning(s) while fitting.")
+    return 0
+
+
+def _cmd_figures(args) -> int:
+    from .data import load_ridership
+    from .plots import save_data_figures
+
+    df = load_ridership(args.data)
+    for path in save_data_figures(df, args.out):
+        print(path)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ridership", description="Chapter 15 of Hands-On ML (3rd ed.): CTA ridership forecasting on Keras 3.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("data", help="load and check the data; say where it came from")
+    p.add_argument("--data", help=DATA_HELP)
+    p.set_defaults(func=_cmd_data)
+
+    p = sub.add_parser("baselines", help="the naive and SARIMA baselines as a table")
+    p.add_argument("--data", help=DATA_HELP)
+    p.add_argument("--refit", choices=("daily", "weekly", "never"), default="daily",
+                   help="SARIMA refit schedule (daily is the chapter's; see the README for what the others cost)")
+    p.add_argument("--workers", type=int, default=None, help="processes for the daily refits (default: one per core)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_baselines)
+
+    p = sub.add_parser("figures", help="save the chapter's figures as PNG")
+    p.add_argument("--data", help=DATA_HELP)
+    p.add_argument("--out", default="figures", help="folder for the PNG files (default: figures)")
+    p.set_defaults(func=_cmd_figures)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except RidershipError as exc:
+        print(f"ridership: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("ridership: interrupted; finished work is saved, run the same command again to resume.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

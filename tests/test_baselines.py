@@ -1,0 +1,55 @@
+"""The naive and SARIMA baselines against the book's published figures (golden tests)."""
+
+import pandas as pd
+import pytest
+
+from ridership import RidershipError
+from ridership.baselines import naive_errors, sarima_backtest, sarima_forecast
+
+
+def test_naive_golden(df):
+    errors = naive_errors(df)
+    assert errors.loc["bus", "mae"] == pytest.approx(43_915.6, abs=0.05)
+    assert errors.loc["rail", "mae"] == pytest.approx(42_143.3, abs=0.05)
+    assert errors.loc["bus", "mape"] == pytest.approx(8.29, abs=0.005)
+    assert errors.loc["rail", "mape"] == pytest.approx(8.99, abs=0.005)
+
+
+def test_sarima_one_day_golden(df):
+    assert sarima_forecast(df["rail"], "2019-05-31") == pytest.approx(427_758.6, abs=0.5)
+
+
+def test_sarima_backtest_golden_in_parallel_and_serial(df):
+    parallel = sarima_backtest(df["rail"], workers=2)
+    assert parallel.fits == 92 and parallel.workers == 2
+    assert parallel.mae == pytest.approx(32_040.7, abs=0.5)
+    serial = sarima_backtest(df["rail"], "2019-05-01", "2019-05-31", workers=1)
+    # the same day gives the same forecast whichever process fits it
+    pd.testing.assert_series_equal(serial.forecasts, parallel.forecasts.loc["2019-05"], check_freq=False)
+
+
+def test_cheaper_refit_modes(df):
+    weekly = sarima_backtest(df["rail"], refit="weekly")
+    never = sarima_backtest(df["rail"], refit="never")
+    assert (weekly.fits, never.fits) == (14, 1)
+    daily_first = sarima_backtest(df["rail"], "2019-03-01", "2019-03-01", workers=1)
+    # on the first day every mode has fitted on the same data: same forecast
+    assert never.forecasts.iloc[0] == pytest.approx(daily_first.forecasts.iloc[0], rel=1e-6)
+    assert weekly.forecasts.iloc[0] == pytest.approx(daily_first.forecasts.iloc[0], rel=1e-6)
+    # they cost a little accuracy, not much
+    assert 32_040 < weekly.mae < 33_000 and 32_040 < never.mae < 34_000
+
+
+def test_bad_backtest_arguments(df):
+    with pytest.raises(RidershipError, match="refit"):
+        sarima_backtest(df["rail"], refit="monthly")
+    with pytest.raises(RidershipError, match="outside the data"):
+        sarima_backtest(df["rail"], "2021-11-01", "2022-01-31")
+
+
+def test_cli_baselines(data_path, capsys):
+    from ridership.cli import main
+
+    assert main(["baselines", "--data", str(data_path), "--refit", "weekly", "-q"]) == 0
+    out = capsys.readouterr().out
+    assert "43,915.6" in out and "42,143.3" in out and "SARIMA" in out
