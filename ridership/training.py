@@ -1,0 +1,76 @@
+"""Training with the chapter's protocol, and evaluation in riders."""
+
+from __future__ import annotations
+
+from typing import Callable, NamedTuple
+
+import keras
+import numpy as np
+
+from .data import SCALE
+
+MAX_EPOCHS = 500
+PATIENCE = 50
+BATCH_SIZE = 32
+
+
+class FitResult(NamedTuple):
+    """The validation MAE in riders (x 1e6) and the Keras History."""
+
+    mae: float
+    history: keras.callbacks.History
+
+
+def compile_model(model: keras.Model, learning_rate: float, **compile_kwargs) -> keras.Model:
+    """Huber loss, SGD with momentum 0.9, MAE metric: the chapter's choices."""
+    model.compile(loss=keras.losses.Huber(), optimizer=keras.optimizers.SGD(learning_rate=learning_rate, momentum=0.9),
+                  metrics=["mae"], **compile_kwargs)
+    return model
+
+
+def _fit_args(data, batch_size: int, shuffle: bool) -> dict:
+    """NumPy ``(X, Y)`` pairs are batched (and shuffled) by Keras; datasets go as they are."""
+    if isinstance(data, tuple):
+        return {"x": data[0], "y": data[1], "batch_size": batch_size, "shuffle": shuffle}
+    return {"x": data}
+
+
+def evaluate_mae(model: keras.Model, data, batch_size: int = BATCH_SIZE) -> float:
+    """MAE of ``model`` on ``data`` (a dataset or ``(X, Y)``), in riders."""
+    args = _fit_args(data, batch_size, shuffle=False)
+    args.pop("shuffle")
+    metrics = model.evaluate(**args, verbose=0, return_dict=True)
+    return float(metrics["mae"]) * SCALE
+
+
+def fit_and_evaluate(model: keras.Model | Callable[[], keras.Model], train_set, valid_set, learning_rate: float,
+                     epochs: int = MAX_EPOCHS, patience: int | None = PATIENCE, seed: int | None = 42,
+                     verbose: int | str = 0, batch_size: int = BATCH_SIZE, callbacks=(), **compile_kwargs) -> FitResult:
+    """Train until the validation MAE stops improving for ``patience`` epochs; keep the best weights.
+
+    ``model`` is a model or a builder: pass a builder (e.g. ``ridership.models.univar``)
+    to have the seed cover the initial weights too, so that the same seed gives the
+    same MAE. ``train_set``/``valid_set`` are datasets or NumPy ``(X, Y)`` pairs.
+    ``patience=None`` trains exactly ``epochs`` epochs. Extra keyword arguments go
+    to ``compile`` (``jit_compile``, ``steps_per_execution``).
+    """
+    if seed is not None:
+        keras.utils.set_random_seed(seed)
+    if callable(model) and not isinstance(model, keras.Model):
+        model = model()
+    compile_model(model, learning_rate, **compile_kwargs)
+    callbacks = list(callbacks)
+    if patience is not None:
+        callbacks.append(keras.callbacks.EarlyStopping(monitor="val_mae", patience=patience, restore_best_weights=True))
+    valid = valid_set if not isinstance(valid_set, tuple) else valid_set[:2]
+    history = model.fit(**_fit_args(train_set, batch_size, shuffle=True), validation_data=valid,
+                        epochs=epochs, callbacks=callbacks, verbose=verbose)
+    return FitResult(evaluate_mae(model, valid_set, batch_size), history)
+
+
+def epochs_run(history: keras.callbacks.History) -> int:
+    return len(history.epoch)
+
+
+def best_epoch(history: keras.callbacks.History) -> int:
+    return int(np.argmin(history.history["val_mae"])) + 1

@@ -1,0 +1,128 @@
+"""Every registered model trains, saves to .keras and reloads in a fresh process, on this backend.
+
+CI runs this file under KERAS_BACKEND=tensorflow and KERAS_BACKEND=jax.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import keras
+import numpy as np
+import pytest
+
+import ridership
+from ridership.experiments import EXPERIMENTS, make_data
+from ridership.models import MODELS, build_model
+
+N_TRAIN = 256  # real windows, a subset to keep the test quick
+
+
+@pytest.fixture(scope="module")
+def data(df):
+    return {kind: make_data(kind, df) for kind in {e.data for e in EXPERIMENTS.values()}}
+
+
+@pytest.fixture(scope="module")
+def trained(data, tmp_path_factory):
+    """Each model trained two epochs, saved, with inputs and predictions kept for the reload check."""
+    folder = tmp_path_factory.mktemp(f"models-{keras.backend.backend()}")
+    out = {}
+    for name, experiment in EXPERIMENTS.items():
+        train = tuple(a[:N_TRAIN] for a in data[experiment.data]["train"])
+        result = ridership.fit_and_evaluate(MODELS[name], train, data[experiment.data]["valid"],
+                                            experiment.learning_rate, epochs=2, patience=None)
+        model = result.history.model
+        X = data[experiment.data]["valid"][0][:8]
+        path = folder / f"{name}.keras"
+        model.save(path)
+        np.save(folder / f"{name}_X.npy", X)
+        np.save(folder / f"{name}_Y.npy", np.asarray(model(X, training=False)))
+        out[name] = (result, model, path)
+    return folder, out
+
+
+def test_registry_is_the_chapter():
+    assert list(MODELS) == ["linear", "simple_rnn", "univar", "deep", "mulvar", "multask", "ahead", "seq2seq",
+                            "custom_ln", "custom_loop", "lstm", "gru", "conv_rnn", "wavenet", "full_wavenet"]
+    for name, builder in MODELS.items():
+        model = builder()
+        assert isinstance(model, keras.Model) and not model.compiled
+        assert isinstance(model.layers[0], keras.layers.InputLayer)
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_trains_with_falling_loss(trained, name):
+    result, _, _ = trained[1][name]
+    loss = result.history.history["loss"]
+    assert len(loss) == 2 and loss[1] < loss[0]
+    assert np.isfinite(result.mae) and result.mae > 0
+
+
+def test_reload_in_fresh_process_gives_identical_predictions(trained):
+    folder, _ = trained
+    script = textwrap.dedent(f"""
+        import json, pathlib, numpy as np, keras
+        import ridership
+        folder = pathlib.Path({str(folder)!r})
+        worst = {{}}
+        for path in sorted(folder.glob("*.keras")):
+            model = keras.models.load_model(path)
+            X = np.load(folder / (path.stem + "_X.npy"))
+            Y = np.load(folder / (path.stem + "_Y.npy"))
+            worst[path.stem] = float(np.abs(np.asarray(model(X, training=False)) - Y).max())
+        print(json.dumps({{"backend": keras.backend.backend(), "worst": worst}}))
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=os.environ, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["backend"] == keras.backend.backend()
+    assert set(report["worst"]) == set(MODELS)
+    assert all(v <= 1e-6 for v in report["worst"].values()), report["worst"]
+
+
+def test_custom_loop_tracks_its_cell(trained):
+    _, model, _ = trained[1]["custom_loop"]
+    loop = next(layer for layer in model.layers if isinstance(layer, ridership.StepLoopRNN))
+    cell_weights = {id(w) for w in loop.cell.trainable_weights}
+    assert len(cell_weights) == 5  # kernel, recurrent kernel, bias, gamma, beta
+    assert cell_weights <= {id(w) for w in model.trainable_weights}
+
+
+def test_custom_loop_cell_weights_change_in_training(data):
+    keras.utils.set_random_seed(1)
+    model = MODELS["custom_loop"]()
+    loop = next(layer for layer in model.layers if isinstance(layer, ridership.StepLoopRNN))
+    before = [np.array(w) for w in loop.cell.trainable_weights]
+    train = tuple(a[:64] for a in data["seq2seq"]["train"])
+    ridership.fit_and_evaluate(model, train, train, 0.1, epochs=1, patience=None, seed=None)
+    after = [np.array(w) for w in loop.cell.trainable_weights]
+    assert all(not np.array_equal(b, a) for b, a in zip(before, after))
+
+
+def test_custom_loop_equals_keras_rnn_with_same_weights():
+    keras.utils.set_random_seed(3)
+    ours, theirs = MODELS["custom_loop"](), MODELS["custom_ln"]()
+    theirs.set_weights(ours.get_weights())
+    X = np.random.default_rng(0).normal(size=(4, 10, 5)).astype("float32")
+    np.testing.assert_allclose(np.asarray(ours(X)), np.asarray(theirs(X)), atol=1e-5)
+
+
+def test_same_seed_same_mae(data):
+    train = tuple(a[:128] for a in data["univar"]["train"])
+    runs = [ridership.fit_and_evaluate(MODELS["univar"], train, data["univar"]["valid"], 0.05, epochs=2, patience=None,
+                                       seed=7).mae for _ in range(2)]
+    assert runs[0] == runs[1]
+
+
+def test_best_weights_are_restored(data):
+    train = tuple(a[:128] for a in data["univar"]["train"])
+    result = ridership.fit_and_evaluate(MODELS["linear"], train, data["univar"]["valid"], 0.02, epochs=6, patience=2)
+    assert result.mae == pytest.approx(min(result.history.history["val_mae"]) * 1e6, rel=1e-4)
+
+
+def test_unknown_model_name():
+    with pytest.raises(ridership.RidershipError, match="Unknown model 'transformer'.*univar"):
+        build_model("transformer")
