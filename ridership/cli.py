@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from .errors import RidershipError
@@ -48,6 +49,22 @@ def _cmd_figures(args) -> int:
     return 0
 
 
+def _cmd_reproduce(args) -> int:
+    import keras
+
+    from .reproduce import reproduce
+
+    if args.backend and args.backend != keras.backend.backend():
+        # Keras picks its backend once, at import: start again on the one asked for.
+        env = {**os.environ, "KERAS_BACKEND": args.backend}
+        os.execve(sys.executable, [sys.executable, "-m", "ridership", *sys.argv[1:]], env)
+    print(f"backend: {keras.backend.backend()}, results in {args.out}/" + (" (quick mode)" if args.quick else ""))
+    table = reproduce(args.out, only=args.only, seeds=args.seeds, quick=args.quick, force=args.force,
+                      verbose=args.verbose, data_path=args.data)
+    print(f"\n{len(table)} experiment(s) in {args.out}/results.csv")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ridership", description="Chapter 15 of Hands-On ML (3rd ed.): CTA ridership forecasting on Keras 3.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -68,6 +85,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", help=DATA_HELP)
     p.add_argument("--out", default="figures", help="folder for the PNG files (default: figures)")
     p.set_defaults(func=_cmd_figures)
+    p = sub.add_parser("reproduce", help="train every experiment of the chapter and tabulate the results")
+    p.add_argument("--data", help=DATA_HELP)
+    p.add_argument("--out", default="results", help="results folder (default: results)")
+    p.add_argument("--seeds", type=int, default=1, help="seeds per model; the table gives median, min and max")
+    p.add_argument("--quick", action="store_true", help="cap training at a few epochs (same code path)")
+    p.add_argument("--only", help="comma-separated experiments, e.g. univar,lstm (default: all)")
+    p.add_argument("--backend", choices=("tensorflow", "jax"), help="Keras backend (default: $KERAS_BACKEND or tensorflow)")
+    p.add_argument("--force", action="store_true", help="retrain experiments already done")
+    p.add_argument("-v", "--verbose", action="count", default=0, help="show Keras' per-epoch output")
+    p.set_defaults(func=_cmd_reproduce)
     return parser
 
 

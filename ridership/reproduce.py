@@ -1,0 +1,247 @@
+"""``ridership reproduce``: every experiment of the chapter, resumable, into one results folder.
+
+Layout of the folder:
+
+- ``runs/<experiment>-seed<N>.json``: one finished run (written last, atomically: its
+  presence means the run is complete); ``models/<experiment>-seed<N>.keras`` beside it;
+- ``results.csv``, ``results.json``, ``results.md``: one row per experiment (median,
+  min and max over seeds), rewritten after every finished run;
+- ``horizons.csv``: the seq2seq model's validation MAE per horizon (+1 to +14).
+
+A rerun skips every run whose JSON exists for the same mode (quick or full) and
+backend, so an interrupted run resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .data import SCALE, period, select
+from .errors import RidershipError
+from .experiments import EXPERIMENTS, get_experiment, make_data
+from .storage import atomic_path, write_json, write_text
+
+BASELINES = ("naive", "sarima")
+ORDER = (*BASELINES, *EXPERIMENTS)
+BOOK_MAE = {"naive": 42_143, "sarima": 32_041, **{k: e.book_mae for k, e in EXPERIMENTS.items()}}
+#: The book's per-horizon MAE of its seq2seq model (first and last horizons published).
+BOOK_HORIZONS = {"+1": 25_519, "+14": 34_322}
+QUICK_EPOCHS = 2
+FIRST_SEED = 42
+COLUMNS = ["experiment", "valid_mae", "valid_min", "valid_max", "test_mae", "book_mae", "ratio",
+           "epochs", "seconds", "backend", "seeds", "mode"]
+
+
+def parse_only(only: str | None) -> list[str]:
+    """The experiments to run, in the chapter's order; unknown names are an error."""
+    if not only:
+        return list(ORDER)
+    names = [n.strip() for n in only.split(",") if n.strip()]
+    unknown = [n for n in names if n not in ORDER]
+    if unknown:
+        raise RidershipError(f"Unknown experiment(s) {', '.join(unknown)}; choose from {', '.join(ORDER)}.")
+    return [n for n in ORDER if n in names]
+
+
+def _run_id(name: str, seed: int | None) -> str:
+    return name if seed is None else f"{name}-seed{seed}"
+
+
+def load_runs(out: Path) -> list[dict]:
+    """Every finished run recorded in ``out/runs`` (temporary files are never read)."""
+    runs = []
+    for path in sorted((out / "runs").glob("[!.]*.json")):
+        try:
+            runs.append(json.loads(path.read_text()))
+        except (OSError, json.JSONDecodeError):
+            continue  # not ours or damaged by hand: treated as not done
+    return runs
+
+
+def _done(out: Path, run_id: str, mode: str, backend: str) -> dict | None:
+    path = out / "runs" / f"{run_id}.json"
+    if not path.is_file():
+        return None
+    try:
+        run = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+    same = run.get("mode") == mode and run.get("backend") in (backend, None)
+    return run if same else None
+
+
+def run_baseline(name: str, df: pd.DataFrame, quick: bool) -> dict:
+    """Validation and test MAE of the naive or SARIMA baseline on rail."""
+    from .baselines import naive_errors, naive_forecast, sarima_backtest
+
+    tick = time.perf_counter()
+    rail = df["rail"]
+    test_start, test_end = "2019-06-01", df.index[-1].strftime("%Y-%m-%d")
+    if name == "naive":
+        valid = naive_errors(df).loc["rail", "mae"]
+        test = float(select((rail - naive_forecast(rail)).abs(), test_start, test_end).mean())
+        detail = {"valid_period": "2019-03..2019-05", "bus_valid_mae": float(naive_errors(df).loc["bus", "mae"])}
+    else:
+        valid = sarima_backtest(rail).mae
+        refit = "weekly" if quick else "daily"
+        test = sarima_backtest(rail, test_start, test_end, refit=refit).mae
+        detail = {"valid_period": "2019-03..2019-05", "test_refit": refit}
+    return {"valid_mae": float(valid), "test_mae": float(test), "epochs": None,
+            "seconds": time.perf_counter() - tick, "detail": detail}
+
+
+def run_model(name: str, data: dict, seed: int, epochs: int, verbose: int, model_path: Path) -> dict:
+    """Train one experiment under one seed; save the model; return its figures."""
+    import keras
+
+    from .forecasting import horizon_mae
+    from .models import MODELS
+    from .training import epochs_run, evaluate_mae, fit_and_evaluate
+
+    exp = get_experiment(name)
+    tick = time.perf_counter()
+    result = fit_and_evaluate(MODELS[name], data["train"], data["valid"], exp.learning_rate, epochs=epochs,
+                              seed=seed, verbose=verbose)
+    seconds = time.perf_counter() - tick
+    model = result.history.model
+    detail = {}
+    if name == "multask":
+        X, Y = data["valid"]
+        pred = np.asarray(model.predict(X, verbose=0))
+        detail = {"bus_valid_mae": float(np.abs(pred[:, 0] - Y[:, 0]).mean() * SCALE),
+                  "rail_valid_mae": float(np.abs(pred[:, 1] - Y[:, 1]).mean() * SCALE)}
+    if name == "seq2seq":
+        X, _ = data["valid"]
+        truth = pd.Series(data["valid_rail"])
+        detail = {"horizons": horizon_mae(model, X, truth).to_dict()}
+    with atomic_path(model_path) as tmp:
+        model.save(tmp)
+    return {"valid_mae": result.mae, "test_mae": evaluate_mae(model, data["test"]),
+            "epochs": epochs_run(result.history), "seconds": seconds, "detail": detail,
+            "backend": keras.backend.backend()}
+
+
+def summarise(runs: list[dict], names: list[str] | None = None) -> pd.DataFrame:
+    """One row per experiment: the median over seeds with min and max, beside the book."""
+    rows = []
+    by_name: dict[str, list[dict]] = {}
+    for run in runs:
+        by_name.setdefault(run["experiment"], []).append(run)
+    for name in ORDER:
+        if name not in by_name or (names is not None and name not in names):
+            continue
+        group = by_name[name]
+        valid = [r["valid_mae"] for r in group]
+        epochs = [r["epochs"] for r in group if r.get("epochs") is not None]
+        book = BOOK_MAE.get(name)
+        median = float(np.median(valid))
+        rows.append({
+            "experiment": name, "valid_mae": median, "valid_min": min(valid), "valid_max": max(valid),
+            "test_mae": float(np.median([r["test_mae"] for r in group])), "book_mae": book,
+            "ratio": median / book if book else None,
+            "epochs": int(np.median(epochs)) if epochs else None,
+            "seconds": float(sum(r["seconds"] for r in group)),
+            "backend": group[0].get("backend") or "-", "seeds": len(group), "mode": group[0]["mode"],
+        })
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _fmt(value, spec="{:,.0f}") -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return spec.format(value)
+
+
+def markdown_table(table: pd.DataFrame) -> str:
+    lines = ["| experiment | valid MAE (median) | min | max | test MAE | book | ratio | epochs | seconds | seeds |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for row in table.to_dict("records"):
+        lines.append(f"| {row['experiment']} | {_fmt(row['valid_mae'])} | {_fmt(row['valid_min'])} | "
+                     f"{_fmt(row['valid_max'])} | {_fmt(row['test_mae'])} | {_fmt(row['book_mae'])} | "
+                     f"{_fmt(row['ratio'], '{:.2f}')} | {_fmt(row['epochs'], '{:.0f}')} | {_fmt(row['seconds'], '{:.0f}')} | "
+                     f"{row['seeds']} |")
+    return "\n".join(lines) + "\n"
+
+
+def horizon_table(runs: list[dict]) -> pd.DataFrame:
+    """The seq2seq per-horizon validation MAE: median over seeds, beside the book's published ends."""
+    rows = [r["detail"]["horizons"] for r in runs if r["experiment"] == "seq2seq" and "horizons" in r.get("detail", {})]
+    if not rows:
+        return pd.DataFrame(columns=["horizon", "mae", "book_mae"])
+    frame = pd.DataFrame(rows)
+    return pd.DataFrame({"horizon": frame.columns, "mae": frame.median().to_numpy(),
+                         "book_mae": [BOOK_HORIZONS.get(h) for h in frame.columns]})
+
+
+def write_tables(out: Path, names: list[str] | None = None) -> pd.DataFrame:
+    runs = load_runs(out)
+    table = summarise(runs, names)
+    with atomic_path(out / "results.csv") as tmp:
+        table.to_csv(tmp, index=False)
+    write_json(out / "results.json", table.replace({np.nan: None}).to_dict("records"))
+    write_text(out / "results.md", markdown_table(table))
+    horizons = horizon_table(runs)
+    with atomic_path(out / "horizons.csv") as tmp:
+        horizons.to_csv(tmp, index=False)
+    return table
+
+
+def reproduce(out: str | Path = "results", only: str | None = None, seeds: int = 1, quick: bool = False,
+              force: bool = False, verbose: int = 0, data_path=None, progress: bool = True, log=None) -> pd.DataFrame:
+    """Run the chapter's experiments into ``out``; skip what is already done. Returns the table."""
+    import keras
+
+    from .data import load_ridership
+
+    if seeds < 1:
+        raise RidershipError(f"--seeds must be at least 1; got {seeds}.")
+    out = Path(out)
+    names = parse_only(only)
+    backend = keras.backend.backend()
+    mode = "quick" if quick else "full"
+    epochs = QUICK_EPOCHS if quick else 500
+    df = load_ridership(data_path)
+    (out / "runs").mkdir(parents=True, exist_ok=True)
+    (out / "models").mkdir(parents=True, exist_ok=True)
+
+    jobs = [(n, None) if n in BASELINES else (n, FIRST_SEED + k) for n in names
+            for k in range(1 if n in BASELINES else seeds)]
+    bar = _bar(len(jobs), progress and not verbose)
+    log = log or bar.write  # lines print above the progress bar
+    cache: dict[str, dict] = {}
+    for name, seed in jobs:
+        run_id = _run_id(name, seed)
+        if not force and (done := _done(out, run_id, mode, backend if seed is not None else None)):
+            log(f"{run_id:24} done before   valid MAE {done['valid_mae']:>9,.0f}  (skipped)")
+            bar.update(1)
+            continue
+        if name in BASELINES:
+            record = run_baseline(name, df, quick)
+            record["backend"] = None
+        else:
+            kind = EXPERIMENTS[name].data
+            if kind not in cache:
+                cache[kind] = make_data(kind, df)
+                cache[kind]["valid_rail"] = (period(df["rail"], "valid") / SCALE).to_numpy()
+            record = run_model(name, cache[kind], seed, epochs, verbose, out / "models" / f"{run_id}.keras")
+        record.update({"experiment": name, "seed": seed, "mode": mode})
+        write_json(out / "runs" / f"{run_id}.json", record)
+        epochs_txt = f"{record['epochs']:4d} epochs" if record.get("epochs") else "          "
+        log(f"{run_id:24} {epochs_txt}  valid MAE {record['valid_mae']:>9,.0f}  test MAE {record['test_mae']:>9,.0f}"
+            f"  {record['seconds']:7.1f} s")
+        write_tables(out)
+        bar.update(1)
+    bar.close()
+    return write_tables(out, names=None)
+
+
+def _bar(total: int, enabled: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc="reproduce", unit="run", disable=not enabled, leave=False)

@@ -1,0 +1,82 @@
+"""``ridership reproduce``: quick end to end, resumable after a kill, nothing half-written read back."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+
+from ridership.reproduce import ORDER, parse_only, reproduce
+from ridership import RidershipError
+
+
+def test_quick_run_writes_every_experiment_and_rerun_skips(tmp_path, data_path):
+    out = tmp_path / "results"
+    lines = []
+    table = reproduce(out, quick=True, data_path=data_path, progress=False, log=lines.append)
+    assert list(table["experiment"]) == list(ORDER)
+    csv = pd.read_csv(out / "results.csv")
+    assert list(csv["experiment"]) == list(ORDER)
+    assert {"experiment", "valid_mae", "test_mae", "book_mae", "ratio", "epochs", "seconds", "backend",
+            "seeds"} <= set(csv.columns)
+    assert csv["valid_mae"].gt(0).all() and csv["test_mae"].gt(0).all()
+    assert csv.loc[csv.experiment == "naive", "valid_mae"].item() == pytest.approx(42_143.3, abs=0.1)
+    assert len(json.loads((out / "results.json").read_text())) == len(ORDER)
+    assert (out / "results.md").read_text().count("\n") == len(ORDER) + 2
+    assert len(pd.read_csv(out / "horizons.csv")) == 14
+    assert len(list((out / "models").glob("*.keras"))) == len(ORDER) - 2
+    assert all("skipped" not in line for line in lines)
+
+    again = []
+    reproduce(out, quick=True, data_path=data_path, progress=False, log=again.append)
+    assert len(again) == len(ORDER) and all("skipped" in line for line in again)
+
+
+def test_killed_run_resumes_without_redoing_work(tmp_path, data_path):
+    out = tmp_path / "results"
+    only = "linear,univar,mulvar,seq2seq"
+    cmd = [sys.executable, "-m", "ridership", "reproduce", "--quick", "--only", only, "--out", str(out),
+           "--data", str(data_path)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    runs = out / "runs"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and not list(runs.glob("[!.]*.json")):
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)  # as abrupt as a power cut
+    proc.wait()
+    finished = sorted(p.stem for p in runs.glob("[!.]*.json"))
+    assert finished and len(finished) < 4, finished
+    # a half-written file from the killed run would be a temporary: plant one, it must be ignored
+    (runs / ".univar-seed42.json.abc.tmp.json").write_text('{"experiment": "univar", "valid')
+    lines = []
+    table = reproduce(out, quick=True, only=only, data_path=data_path, progress=False, log=lines.append)
+    skipped = sorted(line.split()[0] for line in lines if "skipped" in line)
+    assert skipped == finished
+    assert list(table["experiment"]) == ["linear", "univar", "mulvar", "seq2seq"]
+
+
+def test_seeds_give_spread_and_same_seed_same_result(tmp_path, data_path):
+    out = tmp_path / "r"
+    table = reproduce(out, quick=True, only="linear", seeds=2, data_path=data_path, progress=False, log=lambda s: None)
+    row = table.iloc[0]
+    assert row["seeds"] == 2 and row["valid_min"] <= row["valid_mae"] <= row["valid_max"]
+    first = json.loads((out / "runs" / "linear-seed42.json").read_text())
+    again = reproduce(tmp_path / "r2", quick=True, only="linear", data_path=data_path, progress=False,
+                      log=lambda s: None)
+    assert again.iloc[0]["valid_mae"] == first["valid_mae"]  # the same seed gives the same MAE
+
+
+def test_unknown_experiment():
+    with pytest.raises(RidershipError, match="Unknown experiment.*transformer"):
+        parse_only("univar,transformer")
+
+
+def test_cli_unknown_experiment_exits_cleanly(capsys):
+    from ridership.cli import main
+
+    assert main(["reproduce", "--only", "nope", "--quick"]) == 2
+    assert "Unknown experiment" in capsys.readouterr().err
