@@ -44,7 +44,12 @@ def _cmd_figures(args) -> int:
     from .plots import save_data_figures
 
     df = load_ridership(args.data)
-    for path in save_data_figures(df, args.out):
+    paths = save_data_figures(df, args.out)
+    if args.results:
+        from .result_plots import save_result_figures
+
+        paths += save_result_figures(df, args.results, args.out)
+    for path in paths:
         print(path)
     return 0
 
@@ -84,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("figures", help="save the chapter's figures as PNG")
     p.add_argument("--data", help=DATA_HELP)
     p.add_argument("--out", default="figures", help="folder for the PNG files (default: figures)")
+    p.add_argument("--results", help="a `ridership reproduce` results folder: adds the model figures (no retraining)")
     p.set_defaults(func=_cmd_figures)
     p = sub.add_parser("reproduce", help="train every experiment of the chapter and tabulate the results")
     p.add_argument("--data", help=DATA_HELP)

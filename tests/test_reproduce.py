@@ -35,6 +35,16 @@ def test_quick_run_writes_every_experiment_and_rerun_skips(tmp_path, data_path):
     reproduce(out, quick=True, data_path=data_path, progress=False, log=again.append)
     assert len(again) == len(ORDER) and all("skipped" in line for line in again)
 
+    # the model figures come from the saved models and tables, without retraining
+    from ridership.cli import main
+    from ridership.plots import DATA_FIGURES
+    from ridership.result_plots import RESULT_FIGURES
+
+    figures = tmp_path / "figures"
+    assert main(["figures", "--data", str(data_path), "--results", str(out), "--out", str(figures)]) == 0
+    expected = {f"{n}.png" for n in [*DATA_FIGURES, *RESULT_FIGURES]}
+    assert {p.name for p in figures.glob("*.png")} == expected and len(expected) >= 9
+
 
 def test_killed_run_resumes_without_redoing_work(tmp_path, data_path):
     out = tmp_path / "results"

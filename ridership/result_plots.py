@@ -1,0 +1,131 @@
+"""Figures from a ``ridership reproduce`` results folder: forecasts, horizons, all models compared.
+
+They read the saved ``.keras`` models and the tables; nothing is retrained.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from .data import SCALE, multivariate_frame
+from .errors import RidershipError
+from .reproduce import BASELINES, FIRST_SEED
+from .storage import save_figure
+
+TODAY = "2019-02-25"  # the chapter forecasts the two weeks after this day
+
+
+def _model(results: Path, name: str):
+    import keras
+
+    path = results / "models" / f"{name}-seed{FIRST_SEED}.keras"
+    if not path.is_file():
+        raise RidershipError(f"No trained {name} model at {path}: run `ridership reproduce --only {name} --out {results}` first.")
+    return keras.models.load_model(path)
+
+
+def _forecast_figure(df: pd.DataFrame, forecast: pd.Series, title: str) -> Figure:
+    fig = Figure(figsize=(8, 3.5))
+    ax = fig.subplots()
+    truth = df["rail"].loc["2019-02-01":forecast.index[-1]]
+    truth.plot(ax=ax, marker=".", label="rail (truth)")
+    forecast.plot(ax=ax, marker="x", linestyle="--", color="C3", grid=True, label="forecast")
+    ax.axvline(pd.Timestamp(TODAY), color="k", linestyle=":")
+    ax.text(pd.Timestamp(TODAY), ax.get_ylim()[1], " today", va="top")
+    mae = (forecast - df["rail"].reindex(forecast.index)).abs().mean()
+    ax.set_title(f"{title}: MAE {mae:,.0f} riders over {len(forecast)} days")
+    ax.set_ylabel("riders per day")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2)
+    return fig
+
+
+def forecast_ahead_plot(df: pd.DataFrame, results: Path) -> Figure:
+    """The univariate RNN forecasting 14 days, one day at a time, feeding its forecasts back."""
+    from .forecasting import iterative_forecast
+
+    forecast = iterative_forecast(_model(results, "univar"), df["rail"] / SCALE, TODAY)
+    return _forecast_figure(df, forecast, "Iterative forecast (univar)")
+
+
+def direct_ahead_plot(df: pd.DataFrame, results: Path) -> Figure:
+    """The ``ahead`` model's 14 days in one shot."""
+    from .forecasting import direct_forecast
+
+    forecast = direct_forecast(_model(results, "ahead"), multivariate_frame(df), TODAY)
+    return _forecast_figure(df, forecast, "Direct 14-day forecast (ahead)")
+
+
+def seq2seq_forecast_plot(df: pd.DataFrame, results: Path) -> Figure:
+    """The seq2seq model's 14 days from the last step of its window."""
+    from .forecasting import direct_forecast
+
+    forecast = direct_forecast(_model(results, "seq2seq"), multivariate_frame(df), TODAY)
+    return _forecast_figure(df, forecast, "Seq2seq forecast (seq2seq)")
+
+
+def horizon_mae_plot(df: pd.DataFrame, results: Path) -> Figure:
+    """Validation MAE of the seq2seq model by horizon, with the book's published ends."""
+    path = results / "horizons.csv"
+    table = pd.read_csv(path) if path.is_file() else pd.DataFrame()
+    if table.empty:
+        raise RidershipError(f"No per-horizon table in {results}: run `ridership reproduce --only seq2seq` first.")
+    fig = Figure(figsize=(7, 3.5))
+    ax = fig.subplots()
+    x = np.arange(1, len(table) + 1)
+    ax.plot(x, table["mae"], marker="o", label="ours (median over seeds)")
+    book = table["book_mae"]
+    ax.plot(x[book.notna()], book.dropna(), "r*", markersize=12, label="book")
+    ax.set_xticks(x, table["horizon"])
+    ax.set_xlabel("days ahead")
+    ax.set_ylabel("validation MAE (riders)")
+    ax.grid(True)
+    ax.legend()
+    return fig
+
+
+def models_mae_plot(df: pd.DataFrame, results: Path) -> Figure:
+    """Every model's validation and test MAE; the naive and SARIMA levels; the book's figure."""
+    path = results / "results.csv"
+    if not path.is_file():
+        raise RidershipError(f"No results.csv in {results}: run `ridership reproduce --out {results}` first.")
+    table = pd.read_csv(path)
+    base = table[table.experiment.isin(BASELINES)].set_index("experiment")
+    models = table[~table.experiment.isin(BASELINES)].reset_index(drop=True)
+    fig = Figure(figsize=(11, 4.5))
+    ax = fig.subplots()
+    x = np.arange(len(models))
+    ax.bar(x - 0.2, models["valid_mae"], 0.4, label="validation (median)", color="C0")
+    err = np.vstack([models["valid_mae"] - models["valid_min"], models["valid_max"] - models["valid_mae"]])
+    ax.errorbar(x - 0.2, models["valid_mae"], yerr=err, fmt="none", ecolor="k", capsize=2, label="min to max over seeds")
+    ax.bar(x + 0.2, models["test_mae"], 0.4, label="test (2019-06 on)", color="C1")
+    ax.plot(x - 0.2, models["book_mae"], "r*", markersize=11, label="book (validation)")
+    for name, style in (("naive", "--"), ("sarima", ":")):
+        if name in base.index:
+            ax.axhline(base.loc[name, "valid_mae"], color="k", linestyle=style, linewidth=1,
+                       label=f"{name} (validation)")
+    ax.set_xticks(x, models["experiment"], rotation=30, ha="right")
+    ax.set_ylabel("MAE (riders)")
+    ax.set_yscale("log")
+    ax.grid(True, axis="y", which="both", alpha=0.3)
+    ax.legend(fontsize=8, ncol=2)
+    ax.set_title(f"Every model of the chapter ({models['seeds'].max()} seed(s), {models['mode'].iloc[0]} run)")
+    return fig
+
+
+RESULT_FIGURES = {
+    "forecast_ahead_plot": forecast_ahead_plot,
+    "direct_ahead_plot": direct_ahead_plot,
+    "seq2seq_forecast_plot": seq2seq_forecast_plot,
+    "horizon_mae_plot": horizon_mae_plot,
+    "models_mae_plot": models_mae_plot,
+}
+
+
+def save_result_figures(df: pd.DataFrame, results: str | Path, out: str | Path) -> list[Path]:
+    """Write every results figure to ``out/<name>.png``; return the paths."""
+    results, out = Path(results), Path(out)
+    return [save_figure(make(df, results), out / f"{name}.png") for name, make in RESULT_FIGURES.items()]
