@@ -62,7 +62,7 @@ def _cmd_reproduce(args) -> int:
     if args.backend and args.backend != keras.backend.backend():
         # Keras picks its backend once, at import: start again on the one asked for.
         env = {**os.environ, "KERAS_BACKEND": args.backend}
-        os.execve(sys.executable, [sys.executable, "-m", "ridership", *sys.argv[1:]], env)
+        os.execve(sys.executable, [sys.executable, "-m", "ridership", *args.argv], env)
     print(f"backend: {keras.backend.backend()}, results in {args.out}/" + (" (quick mode)" if args.quick else ""))
     table = reproduce(args.out, only=args.only, seeds=args.seeds, quick=args.quick, force=args.force,
                       verbose=args.verbose, data_path=args.data)
@@ -105,7 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
+    args.argv = argv
     try:
         return args.func(args)
     except RidershipError as exc:

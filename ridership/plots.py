@@ -80,7 +80,8 @@ def sarima_backtest_plot(df: pd.DataFrame, backtest: Backtest | None = None) -> 
                             label=f"SARIMA forecast (refit {backtest.refit})")
     ax.set_title(f"SARIMA backtest, MAE {backtest.mae:,.0f} riders")
     ax.set_ylabel("riders per day")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2)
+    ax.set_xlabel("")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
     return fig
 
 

@@ -244,4 +244,4 @@ def reproduce(out: str | Path = "results", only: str | None = None, seeds: int =
 def _bar(total: int, enabled: bool):
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc="reproduce", unit="run", disable=not enabled, leave=False)
+    return tqdm(total=total, desc="reproduce", unit="run", disable=None if enabled else True, leave=False)  # None: off when not a terminal

@@ -39,7 +39,8 @@ def _forecast_figure(df: pd.DataFrame, forecast: pd.Series, title: str) -> Figur
     mae = (forecast - df["rail"].reindex(forecast.index)).abs().mean()
     ax.set_title(f"{title}: MAE {mae:,.0f} riders over {len(forecast)} days")
     ax.set_ylabel("riders per day")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2)
+    ax.set_xlabel("")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
     return fig
 
 

@@ -32,7 +32,7 @@ def _fit_args(data, batch_size: int, shuffle: bool) -> dict:
     """NumPy ``(X, Y)`` pairs are batched (and shuffled) by Keras; datasets go as they are."""
     if isinstance(data, tuple):
         return {"x": data[0], "y": data[1], "batch_size": batch_size, "shuffle": shuffle}
-    return {"x": data}
+    return {"x": data, "shuffle": False}  # a dataset is already shuffled (or not) as built
 
 
 def evaluate_mae(model: keras.Model, data, batch_size: int = BATCH_SIZE) -> float:
