@@ -126,3 +126,11 @@ def test_best_weights_are_restored(data):
 def test_unknown_model_name():
     with pytest.raises(ridership.RidershipError, match="Unknown model 'transformer'.*univar"):
         build_model("transformer")
+
+
+def test_fit_on_the_chapters_datasets(df):
+    """fit_and_evaluate takes the chapter's tf.data datasets as well as NumPy pairs."""
+    data = make_data("univar", df, fast=False)
+    result = ridership.fit_and_evaluate(MODELS["linear"], data["train"].take(4), data["valid"], 0.02, epochs=1,
+                                        patience=None)
+    assert np.isfinite(result.mae) and len(result.history.epoch) == 1

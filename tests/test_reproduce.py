@@ -90,3 +90,13 @@ def test_cli_unknown_experiment_exits_cleanly(capsys):
 
     assert main(["reproduce", "--only", "nope", "--quick"]) == 2
     assert "Unknown experiment" in capsys.readouterr().err
+
+
+def test_backend_option_restarts_on_that_backend(tmp_path, data_path):
+    out = tmp_path / "jax"
+    done = subprocess.run([sys.executable, "-m", "ridership", "reproduce", "--quick", "--only", "linear",
+                           "--backend", "jax", "--out", str(out), "--data", str(data_path)],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "backend: jax" in done.stdout
+    assert pd.read_csv(out / "results.csv")["backend"].tolist() == ["jax"]
