@@ -13,17 +13,7 @@ import keras
 
 import ridership
 from ridership.experiments import EXPERIMENTS, make_data
-
-
-class EpochTimer(keras.callbacks.Callback):
-    def on_train_begin(self, logs=None):
-        self.times = []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._t = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.times.append(time.perf_counter() - self._t)
+from ridership.training import EpochTimer
 
 
 def main(names: list[str]) -> None:
@@ -38,8 +28,7 @@ def main(names: list[str]) -> None:
         result = ridership.fit_and_evaluate(ridership.MODELS[name], data["train"], data["valid"], exp.learning_rate,
                                             callbacks=[timer])
         seconds = time.perf_counter() - tick
-        later = timer.times[1:] or timer.times
-        per_epoch = 1000 * sum(later) / len(later)
+        per_epoch = timer.steady_ms
         best = ridership.training.best_epoch(result.history)
         print(f"{name:10} {result.mae:10,.0f} {len(timer.times):6d} {best:5d} {seconds:8.1f} {per_epoch:9.0f}", flush=True)
 

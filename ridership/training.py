@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Callable, NamedTuple
 
 import keras
@@ -66,6 +67,25 @@ def fit_and_evaluate(model: keras.Model | Callable[[], keras.Model], train_set, 
     history = model.fit(**_fit_args(train_set, batch_size, shuffle=True), validation_data=valid,
                         epochs=epochs, callbacks=callbacks, verbose=verbose)
     return FitResult(evaluate_mae(model, valid_set, batch_size), history)
+
+
+class EpochTimer(keras.callbacks.Callback):
+    """Records the wall time of each epoch (the first includes tracing and compiling)."""
+
+    def on_train_begin(self, logs=None):
+        self.times = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.times.append(time.perf_counter() - self._start)
+
+    @property
+    def steady_ms(self) -> float:
+        """Mean milliseconds per epoch after the first."""
+        later = self.times[1:] or self.times
+        return 1000 * sum(later) / len(later)
 
 
 def epochs_run(history: keras.callbacks.History) -> int:
