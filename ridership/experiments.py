@@ -86,7 +86,7 @@ def chapter_dataset(kind: str, series, shuffle: bool = False):
         return W.to_seq2seq_dataset(series, shuffle=shuffle, seed=seed)
     if kind in ("longer", "downsampled"):
         ds = W.to_seq2seq_dataset(series, seq_length=2 * W.SEQ_LENGTH, shuffle=shuffle, seed=seed)
-        return ds.map(lambda X, Y: (X, Y[:, 3::2])) if kind == "downsampled" else ds
+        return ds.map(lambda X, Y: (X, W.downsample_targets(Y))) if kind == "downsampled" else ds
     raise RidershipError(f"Unknown kind of data {kind!r}; choose one of {', '.join(DATA_KINDS)}.")
 
 

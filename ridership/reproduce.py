@@ -53,26 +53,23 @@ def _run_id(name: str, seed: int | None) -> str:
     return name if seed is None else f"{name}-seed{seed}"
 
 
+def _read_run(path: Path) -> dict | None:
+    """One run record, or None if it is missing or unreadable (damaged by hand: treated as not done)."""
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
 def load_runs(out: Path) -> list[dict]:
     """Every finished run recorded in ``out/runs`` (temporary files are never read)."""
-    runs = []
-    for path in sorted((out / "runs").glob("[!.]*.json")):
-        try:
-            runs.append(json.loads(path.read_text()))
-        except (OSError, json.JSONDecodeError):
-            continue  # not ours or damaged by hand: treated as not done
-    return runs
+    runs = (_read_run(path) for path in sorted((out / "runs").glob("[!.]*.json")))
+    return [run for run in runs if run is not None]
 
 
 def _done(out: Path, run_id: str, mode: str, backend: str) -> dict | None:
-    path = out / "runs" / f"{run_id}.json"
-    if not path.is_file():
-        return None
-    try:
-        run = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError):
-        return None
-    same = run.get("mode") == mode and run.get("backend") in (backend, None)
+    run = _read_run(out / "runs" / f"{run_id}.json")
+    same = run is not None and run.get("mode") == mode and run.get("backend") in (backend, None)
     return run if same else None
 
 
@@ -84,9 +81,10 @@ def run_baseline(name: str, df: pd.DataFrame, quick: bool) -> dict:
     rail = df["rail"]
     test_start, test_end = "2019-06-01", df.index[-1].strftime("%Y-%m-%d")
     if name == "naive":
-        valid = naive_errors(df).loc["rail", "mae"]
+        errors = naive_errors(df)
+        valid = errors.loc["rail", "mae"]
         test = float(select((rail - naive_forecast(rail)).abs(), test_start, test_end).mean())
-        detail = {"valid_period": "2019-03..2019-05", "bus_valid_mae": float(naive_errors(df).loc["bus", "mae"])}
+        detail = {"valid_period": "2019-03..2019-05", "bus_valid_mae": float(errors.loc["bus", "mae"])}
     else:
         valid = sarima_backtest(rail).mae
         refit = "weekly" if quick else "daily"

@@ -63,8 +63,7 @@ def fit_and_evaluate(model: keras.Model | Callable[[], keras.Model], train_set, 
     callbacks = list(callbacks)
     if patience is not None:
         callbacks.append(keras.callbacks.EarlyStopping(monitor="val_mae", patience=patience, restore_best_weights=True))
-    valid = valid_set if not isinstance(valid_set, tuple) else valid_set[:2]
-    history = model.fit(**_fit_args(train_set, batch_size, shuffle=True), validation_data=valid,
+    history = model.fit(**_fit_args(train_set, batch_size, shuffle=True), validation_data=valid_set,
                         epochs=epochs, callbacks=callbacks, verbose=verbose)
     return FitResult(evaluate_mae(model, valid_set, batch_size), history)
 

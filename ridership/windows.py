@@ -64,15 +64,11 @@ def window_arrays(series, seq_length: int = SEQ_LENGTH, target_cols=None) -> tup
     an int (``(n,)`` targets) or a list of ints (``(n, k)`` targets).
     """
     values = as_array(series)
-    cols = [target_cols] if isinstance(target_cols, (int, np.integer)) else target_cols
-    for col in cols or []:
+    cols = [target_cols] if isinstance(target_cols, (int, np.integer)) else target_cols or [None]
+    for col in cols:
         check_params(len(values), values.shape[1], seq_length, 1, col)
-    check_params(len(values), values.shape[1], seq_length, 1)
     X = sliding_window_view(values[:-1], seq_length, axis=0).transpose(0, 2, 1)
-    if target_cols is None:
-        y = values[seq_length:, 0]
-    else:
-        y = values[seq_length:, target_cols]
+    y = values[seq_length:, 0 if target_cols is None else target_cols]
     return np.ascontiguousarray(X), np.ascontiguousarray(y)
 
 

@@ -23,22 +23,14 @@ def series_and_params(draw, max_ahead=5):
     return rng.normal(size=(n_steps, n_features)).astype("float32"), seq_length, ahead, target_col
 
 
+@pytest.mark.parametrize("fast, chapter", [(W.seq2seq_arrays, W.to_seq2seq_dataset), (W.ahead_arrays, W.ahead_dataset)],
+                         ids=["seq2seq-tf.data", "ahead-keras.utils"])
 @PROPERTY
-@given(series_and_params())
-def test_seq2seq_fast_path_matches_tf_data(case):
+@given(case=series_and_params())
+def test_fast_path_matches_chapter_path(fast, chapter, case):
     series, seq_length, ahead, target_col = case
-    X, Y = W.seq2seq_arrays(series, seq_length, ahead, target_col)
-    Xc, Yc = W.dataset_arrays(W.to_seq2seq_dataset(series, seq_length, ahead, target_col, batch_size=7))
-    np.testing.assert_array_equal(X, Xc)
-    np.testing.assert_array_equal(Y, Yc)
-
-
-@PROPERTY
-@given(series_and_params())
-def test_ahead_fast_path_matches_keras_utils(case):
-    series, seq_length, ahead, target_col = case
-    X, Y = W.ahead_arrays(series, seq_length, ahead, target_col)
-    Xc, Yc = W.dataset_arrays(W.ahead_dataset(series, seq_length, ahead, target_col, batch_size=5))
+    X, Y = fast(series, seq_length, ahead, target_col)
+    Xc, Yc = W.dataset_arrays(chapter(series, seq_length, ahead, target_col, batch_size=7))
     np.testing.assert_array_equal(X, Xc)
     np.testing.assert_array_equal(Y, Yc)
 
