@@ -1,17 +1,29 @@
-"""Benchmark: the book's recipe against ridership's default path, each in its own process.
+"""Benchmark: the book's recipe against ridership's defaults, each side in its own process(es).
 
-- recipe: the package's teaching path as the book runs it: TensorFlow backend, windows built
-  with keras.utils / tf.data window+flat_map, default threading, nothing tuned;
-- ours: JAX backend, NumPy windows built once, batched and shuffled by Keras.
+- recipe: the chapter as the book runs it: TensorFlow backend, windows built with
+  keras.utils / tf.data window+flat_map, default threading, one experiment after another
+  in one process, the SARIMA backtest as a plain serial loop; nothing tuned;
+- ours: what ``ridership reproduce`` does with its defaults (run as that command).
 
-Both train the same builders with the same protocol, one experiment after another. With
-``--epochs N`` each model trains exactly N epochs (per-epoch speed); without it, to convergence
-(the chapter's early stopping). Prints a table (seconds include building the windows), the peak
-memory of each side's process, and as its last line ``speedup: <ratio>x``, the geometric mean
-of the per-experiment ratios: of the time per epoch after the first with ``--epochs`` (compiling
-is a one-off cost, reported in the wall-clock line), of the whole wall-clock time otherwise.
+Two modes:
+
+- ``--epochs N``: every model trains exactly N epochs, no early stopping, one process per
+  side (ours: JAX, NumPy windows). Measures the speed of an epoch; the headline is the
+  geometric mean of the per-model ratios of the time per epoch after the first.
+- no ``--epochs``: to convergence with the chapter's protocol, every experiment of the
+  chapter (naive and SARIMA included), seed 42. The headline is the end-to-end ratio:
+  recipe seconds over the wall-clock seconds of ``ridership reproduce`` (which also
+  computes test MAEs and saves every model: extra work on our side).
+  ``--recipe-seeds K`` also runs the recipe under seeds 43.. to show its spread.
+
+The recipe's finished experiments are kept in ``--out`` (one JSON each, written atomically),
+so an interrupted run resumes; ``--redo recipe|ours`` discards a side's saved results.
+Memory: the peak over the run of the resident (RSS) and proportional (PSS: shared pages
+split between the processes sharing them) set sizes, summed over each side's process tree,
+sampled every 0.2 s. The last line is ``speedup: <ratio>x``.
 
     python benchmarks/speed.py --only univar,lstm --epochs 20
+    python benchmarks/speed.py --out /tmp/speed
 """
 
 from __future__ import annotations
@@ -20,16 +32,131 @@ import argparse
 import json
 import math
 import os
-import resource
+import shutil
 import subprocess
 import sys
+import tempfile
+import threading
 import time
+from pathlib import Path
 
-SIDES = {"recipe": {"KERAS_BACKEND": "tensorflow"}, "ours": {"KERAS_BACKEND": "jax"}}
+HERE = Path(__file__).resolve().parent
+RECIPE_ENV = {"KERAS_BACKEND": "tensorflow"}
+FIRST_SEED = 42
 
 
-def worker(side: str, names: list[str], epochs: int | None) -> None:
-    """Run in a child process: train each experiment and print one JSON line per result."""
+# --- measuring -----------------------------------------------------------------------------
+
+def _children(pid: int) -> list[int]:
+    kids = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            kids += [int(k) for k in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return kids
+
+
+def _memory_kb(pid: int) -> tuple[int, int]:
+    """(RSS, PSS) of one process in kB, from /proc; zeros if it has gone."""
+    try:
+        fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:])
+        return int(fields["Rss"].split()[0]), int(fields["Pss"].split()[0])
+    except (OSError, KeyError, ValueError):
+        return 0, 0
+
+
+class TreeMemory(threading.Thread):
+    """Samples the summed RSS and PSS of a process and its descendants; keeps the peaks (MB)."""
+
+    def __init__(self, pid: int, every: float = 0.2):
+        super().__init__(daemon=True)
+        self.pid, self.every, self.peak_rss, self.peak_pss = pid, every, 0.0, 0.0
+        self._done = threading.Event()
+
+    def run(self):
+        while not self._done.wait(self.every):
+            pids, todo = [], [self.pid]
+            while todo:
+                pid = todo.pop()
+                pids.append(pid)
+                todo += _children(pid)
+            rss, pss = map(sum, zip(*(_memory_kb(p) for p in pids)))
+            self.peak_rss, self.peak_pss = max(self.peak_rss, rss / 1024), max(self.peak_pss, pss / 1024)
+
+    def stop(self):
+        self._done.set()
+        self.join()
+
+
+def run_measured(cmd: list[str], env: dict, log: Path | None = None) -> tuple[float, TreeMemory, str]:
+    """Run ``cmd``; return (seconds, memory sampler, stdout). Exits with the side's stderr on failure."""
+    tick = time.perf_counter()
+    err = open(log, "w") if log else subprocess.PIPE
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=err, text=True)
+    memory = TreeMemory(proc.pid)
+    memory.start()
+    out, errors = proc.communicate()
+    memory.stop()
+    seconds = time.perf_counter() - tick
+    if proc.returncode:
+        text = log.read_text() if log else errors
+        sys.exit(f"{' '.join(cmd[:4])} ... failed:\n{text[-3000:]}")
+    return seconds, memory, out
+
+
+def _save(path: Path, record: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
+    with os.fdopen(fd, "w") as f:
+        json.dump(record, f)
+    os.replace(tmp, path)
+
+
+def geo(xs) -> float:
+    xs = list(xs)
+    return math.exp(sum(map(math.log, xs)) / len(xs))
+
+
+# --- the sides, run in child processes -------------------------------------------------------
+
+def recipe_worker(names: list[str], seeds: list[int], out: Path) -> None:
+    """The book's way, one experiment after another; each finished one saved to ``out``."""
+    import resource
+
+    import ridership
+    from ridership.experiments import EXPERIMENTS, make_data
+    from sarima import straightforward
+
+    df = ridership.load_ridership()
+    for seed in seeds:
+        for name in names:
+            path = out / f"{name}-seed{seed}.json"
+            if path.exists() or (name in ("naive", "sarima") and seed != FIRST_SEED):
+                continue
+            tick = time.perf_counter()
+            epochs = None
+            if name == "naive":
+                mae = float(ridership.naive_errors(df).loc["rail", "mae"])
+            elif name == "sarima":
+                mae = straightforward(df["rail"], "2019-03-01", "2019-05-31")[1]
+            else:
+                exp = EXPERIMENTS[name]
+                data = make_data(exp.data, df, fast=False)  # tf.data windows, as the chapter builds them
+                result = ridership.fit_and_evaluate(ridership.MODELS[name], data["train"], data["valid"],
+                                                    exp.learning_rate, seed=seed)
+                mae, epochs = result.mae, len(result.history.epoch)
+            _save(path, {"name": name, "seed": seed, "seconds": time.perf_counter() - tick, "mae": mae,
+                         "epochs": epochs, "self_peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024})
+            print(f"recipe {name}-seed{seed}: {mae:,.0f} in {time.perf_counter() - tick:.1f} s", file=sys.stderr, flush=True)
+
+
+def epochs_worker(side: str, names: list[str], epochs: int) -> None:
+    """Exactly ``epochs`` epochs per model; one JSON line per model on stdout."""
+    if side == "ours":
+        from ridership.parallel import worker_setup
+
+        worker_setup(threads=None)
     import ridership
     from ridership.experiments import EXPERIMENTS, make_data
     from ridership.training import EpochTimer
@@ -39,69 +166,143 @@ def worker(side: str, names: list[str], epochs: int | None) -> None:
         exp = EXPERIMENTS[name]
         tick = time.perf_counter()
         data = make_data(exp.data, df, fast=side == "ours")
-        kwargs = {"epochs": epochs, "patience": None} if epochs else {}
         timer = EpochTimer()
         result = ridership.fit_and_evaluate(ridership.MODELS[name], data["train"], data["valid"], exp.learning_rate,
-                                            callbacks=[timer], **kwargs)
-        seconds = time.perf_counter() - tick
-        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(json.dumps({"name": name, "seconds": seconds, "mae": result.mae, "epochs": len(result.history.epoch),
-                          "epoch_ms": timer.steady_ms, "first_epoch_s": timer.times[0], "peak_mb": peak_mb}), flush=True)
+                                            epochs=epochs, patience=None, callbacks=[timer])
+        print(json.dumps({"name": name, "seconds": time.perf_counter() - tick, "mae": result.mae,
+                          "epoch_ms": timer.steady_ms, "first_epoch_s": timer.times[0]}), flush=True)
 
 
-def run_side(side: str, names: list[str], epochs: int | None) -> dict:
-    cmd = [sys.executable, __file__, "--worker", side, "--only", ",".join(names)]
-    if epochs:
-        cmd += ["--epochs", str(epochs)]
-    env = {**os.environ, **SIDES[side], "TF_CPP_MIN_LOG_LEVEL": "2"}
-    done = subprocess.run(cmd, env=env, capture_output=True, text=True)
-    if done.returncode:
-        sys.exit(f"the {side} side failed:\n{done.stderr[-3000:]}")
-    rows = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
-    return {row["name"]: row for row in rows}
+# --- the two modes ---------------------------------------------------------------------------
+
+def per_epoch(names: list[str], epochs: int) -> None:
+    print(f"{len(names)} model(s), {epochs} epochs each; recipe = TensorFlow + tf.data windows, "
+          f"ours = JAX + NumPy windows")
+    results, memory = {}, {}
+    for side in ("recipe", "ours"):
+        env = {**os.environ, "KERAS_BACKEND": "tensorflow" if side == "recipe" else "jax", "TF_CPP_MIN_LOG_LEVEL": "2"}
+        cmd = [sys.executable, __file__, "--worker", side, "--only", ",".join(names), "--epochs", str(epochs)]
+        _, memory[side], out = run_measured(cmd, env)
+        results[side] = {r["name"]: r for r in map(json.loads, (l for l in out.splitlines() if l.startswith("{")))}
+    print(f"{'model':13} {'recipe s':>9} {'ours s':>8} {'recipe ms/ep':>13} {'ours ms/ep':>11} {'ratio':>6} "
+          f"{'recipe 1st s':>13} {'ours 1st s':>11}")
+    ratios = []
+    for name in names:
+        r, o = results["recipe"][name], results["ours"][name]
+        ratios.append(r["epoch_ms"] / o["epoch_ms"])
+        print(f"{name:13} {r['seconds']:9.1f} {o['seconds']:8.1f} {r['epoch_ms']:13.0f} {o['epoch_ms']:11.0f} "
+              f"{ratios[-1]:6.2f} {r['first_epoch_s']:13.1f} {o['first_epoch_s']:11.1f}")
+    _print_memory(memory)
+    wall = sum(results["recipe"][n]["seconds"] for n in names) / sum(results["ours"][n]["seconds"] for n in names)
+    print(f"wall-clock ratio (windows, compiling, {epochs} epochs): {wall:.2f}x")
+    print(f"speedup: {geo(ratios):.2f}x")
+
+
+def _print_memory(memory: dict) -> None:
+    r, o = memory["recipe"], memory["ours"]
+    print(f"peak memory (process tree): recipe RSS {r.peak_rss:,.0f} MB / PSS {r.peak_pss:,.0f} MB; "
+          f"ours RSS {o.peak_rss:,.0f} MB / PSS {o.peak_pss:,.0f} MB")
+
+
+def convergence(names: list[str], out: Path, recipe_seeds: int, redo: str | None, extra: list[str],
+                recipe_only: bool = False) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    if redo:
+        shutil.rmtree(out / redo, ignore_errors=True)
+        (out / f"{redo}.json").unlink(missing_ok=True)
+    seeds = list(range(FIRST_SEED, FIRST_SEED + recipe_seeds))
+    memory = {}
+
+    # The recipe, resumable: one JSON per finished experiment and seed.
+    env = {**os.environ, **RECIPE_ENV, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    cmd = [sys.executable, __file__, "--worker", "recipe", "--only", ",".join(names), "--out", str(out),
+           "--recipe-seeds", str(recipe_seeds)]
+    _, memory["recipe"], _ = run_measured(cmd, env, log=out / "recipe.log")
+    mem_file = out / "recipe-memory.json"  # peaks over every (resumed) part of the recipe run
+    old = json.loads(mem_file.read_text()) if mem_file.exists() else {"rss": 0, "pss": 0}
+    memory["recipe"].peak_rss = max(old["rss"], memory["recipe"].peak_rss)
+    memory["recipe"].peak_pss = max(old["pss"], memory["recipe"].peak_pss)
+    _save(mem_file, {"rss": memory["recipe"].peak_rss, "pss": memory["recipe"].peak_pss})
+    recipe = {}
+    if recipe_only:
+        return
+    for path in (out / "recipe").glob("*.json"):
+        row = json.loads(path.read_text())
+        recipe.setdefault(row["name"], {})[row["seed"]] = row
+
+    # Ours: the command line with its defaults, from an empty results folder, timed as a whole.
+    ours_file = out / "ours.json"
+    if ours_file.exists():
+        ours = json.loads(ours_file.read_text())
+        memory["ours"] = TreeMemory(0)
+        memory["ours"].peak_rss, memory["ours"].peak_pss = ours["peak_rss"], ours["peak_pss"]
+    else:
+        shutil.rmtree(out / "ours", ignore_errors=True)
+        cmd = [sys.executable, "-m", "ridership", "reproduce", "--out", str(out / "ours"), "--only", ",".join(names),
+               *extra]
+        env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
+        seconds, memory["ours"], _ = run_measured(cmd, env, log=out / "ours.log")
+        runs = {}
+        for path in (out / "ours" / "runs").glob("*.json"):
+            row = json.loads(path.read_text())
+            runs[row["experiment"]] = row
+        ours = {"seconds": seconds, "runs": runs, "peak_rss": memory["ours"].peak_rss,
+                "peak_pss": memory["ours"].peak_pss, "args": extra}
+        _save(ours_file, ours)
+
+    print(f"{len(names)} experiment(s) to convergence, seed {FIRST_SEED}; recipe = TensorFlow + tf.data windows, "
+          f"serial; ours = `{' '.join(['ridership reproduce', *extra])}` (its defaults)")
+    spread = recipe_seeds > 1
+    print(f"{'experiment':13} {'recipe s':>9} {'ours s':>7} {'recipe MAE':>11} {'ours MAE':>9} {'diff %':>7} "
+          f"{'epochs r/o':>11}" + (f" {'recipe min-max':>17} {'inside':>6}" if spread else ""))
+    outside = []
+    for name in names:
+        r, o = recipe[name][FIRST_SEED], ours["runs"][name]
+        maes = [row["mae"] for row in recipe[name].values()]
+        line = (f"{name:13} {r['seconds']:9.1f} {o['seconds']:7.1f} {r['mae']:11,.0f} {o['valid_mae']:9,.0f} "
+                f"{100 * (o['valid_mae'] / r['mae'] - 1):+7.1f} {r['epochs'] or 0:5d}/{o['epochs'] or 0:<5d}")
+        if spread:
+            inside = min(maes) <= o["valid_mae"] <= max(maes) or len(maes) == 1
+            outside += [] if inside else [name]
+            line += f" {min(maes):8,.0f}-{max(maes):<8,.0f} {'yes' if inside else 'NO':>6}"
+        print(line)
+    total_recipe = sum(recipe[n][FIRST_SEED]["seconds"] for n in names)
+    print(f"{'total':13} {total_recipe:9.1f} {ours['seconds']:7.1f}   (ours: wall clock of the whole command, "
+          f"start-up included; per-experiment times overlap when it runs experiments in parallel)")
+    _print_memory(memory)
+    if spread:
+        print("our MAE outside the recipe's spread: " + (", ".join(outside) or "none"))
+    print(f"speedup: {total_recipe / ours['seconds']:.2f}x")
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--only", help="comma-separated experiments (default: every model)")
+    parser.add_argument("--only", help="comma-separated experiments (default: every one of the chapter)")
     parser.add_argument("--epochs", type=int, help="train exactly this many epochs (default: to convergence)")
-    parser.add_argument("--worker", choices=SIDES, help=argparse.SUPPRESS)
+    parser.add_argument("--out", default="benchmark-speed", help="folder for saved results (convergence mode)")
+    parser.add_argument("--recipe-seeds", type=int, default=1, help="seeds for the recipe, from 42 (its spread)")
+    parser.add_argument("--redo", choices=("recipe", "ours"), help="discard one side's saved results first")
+    parser.add_argument("--ours-args", default="", help="extra arguments for `ridership reproduce` (e.g. '--jobs 1')")
+    parser.add_argument("--recipe-only", action="store_true", help="run (or resume) only the recipe's side")
+    parser.add_argument("--worker", choices=("recipe", "ours"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
-    from ridership.experiments import EXPERIMENTS  # light: no backend work happens here
+    from ridership.reproduce import ORDER  # light: no backend work happens here
 
-    names = args.only.split(",") if args.only else list(EXPERIMENTS)
-    unknown = [n for n in names if n not in EXPERIMENTS]
+    models = [n for n in ORDER if n not in ("naive", "sarima")]
+    default = models if args.epochs else list(ORDER)
+    names = args.only.split(",") if args.only else default
+    unknown = [n for n in names if n not in (models if args.epochs else ORDER)]
     if unknown:
-        sys.exit(f"unknown experiment(s): {', '.join(unknown)}; choose from {', '.join(EXPERIMENTS)}")
-    if args.worker:
-        worker(args.worker, names, args.epochs)
-        return
-
-    mode = f"{args.epochs} epochs each" if args.epochs else "to convergence"
-    print(f"{len(names)} experiment(s), {mode}; recipe = TensorFlow + tf.data windows, ours = JAX + NumPy windows")
-    results = {side: run_side(side, names, args.epochs) for side in SIDES}
-    print(f"{'experiment':13} {'recipe s':>9} {'ours s':>8} {'ratio':>6} {'recipe ms/ep':>13} {'ours ms/ep':>11} "
-          f"{'ratio':>6} {'recipe MAE':>11} {'ours MAE':>10} {'epochs r/o':>11}")
-    ratios, epoch_ratios = [], []
-    for name in names:
-        r, o = results["recipe"][name], results["ours"][name]
-        ratio, epoch_ratio = r["seconds"] / o["seconds"], r["epoch_ms"] / o["epoch_ms"]
-        ratios.append(ratio)
-        epoch_ratios.append(epoch_ratio)
-        print(f"{name:13} {r['seconds']:9.1f} {o['seconds']:8.1f} {ratio:6.2f} {r['epoch_ms']:13.0f} {o['epoch_ms']:11.0f} "
-              f"{epoch_ratio:6.2f} {r['mae']:11,.0f} {o['mae']:10,.0f} {r['epochs']:5d}/{o['epochs']:<5d}")
-    total_r = sum(results["recipe"][n]["seconds"] for n in names)
-    total_o = sum(results["ours"][n]["seconds"] for n in names)
-    peak_r = max(results["recipe"][n]["peak_mb"] for n in names)
-    peak_o = max(results["ours"][n]["peak_mb"] for n in names)
-    print(f"{'total':13} {total_r:9.1f} {total_o:8.1f} {total_r / total_o:6.2f}")
-    print(f"peak memory: recipe {peak_r:,.0f} MB, ours {peak_o:,.0f} MB")
-    geo = lambda xs: math.exp(sum(map(math.log, xs)) / len(xs))  # noqa: E731
-    print(f"wall-clock speedup (windows, compiling and training): {geo(ratios):.2f}x")
-    print(f"per-epoch speedup (epochs after the first): {geo(epoch_ratios):.2f}x")
-    # The headline: per epoch when --epochs fixes the work, end to end at convergence.
-    print(f"speedup: {geo(epoch_ratios if args.epochs else ratios):.2f}x")
+        sys.exit(f"unknown experiment(s): {', '.join(unknown)}; choose from {', '.join(default)}")
+    if args.worker and args.epochs:
+        epochs_worker(args.worker, names, args.epochs)
+    elif args.worker:
+        recipe_worker(names, list(range(FIRST_SEED, FIRST_SEED + args.recipe_seeds)), Path(args.out) / "recipe")
+    elif args.epochs:
+        per_epoch(names, args.epochs)
+    else:
+        convergence(names, Path(args.out), args.recipe_seeds, args.redo, args.ours_args.split(), args.recipe_only)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ Cheaper modes refit weekly or never, reusing fitted parameters on new data.
 
 from __future__ import annotations
 
-import os
 import time
 import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -25,6 +24,7 @@ from threadpoolctl import threadpool_limits
 
 from .data import select
 from .errors import RidershipError
+from .parallel import cores
 
 ORDER = (1, 0, 0)
 SEASONAL_ORDER = (0, 1, 1, 7)
@@ -106,7 +106,7 @@ def _worker_task(day: pd.Timestamp, origin, order, seasonal_order) -> tuple[pd.T
 
 def default_workers() -> int:
     """One worker per core this process may use."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return cores()
 
 
 def sarima_backtest(series: pd.Series, start: str = "2019-03-01", end: str = "2019-05-31",

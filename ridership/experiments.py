@@ -42,6 +42,17 @@ EXPERIMENTS = {e.name: e for e in [
 ]}
 assert set(EXPERIMENTS) == set(MODELS)
 
+#: The book's published validation MAE of every experiment that has one (riders; for comparison only).
+BOOK_MAE = {"naive": 42_143, "sarima": 32_041, **{k: e.book_mae for k, e in EXPERIMENTS.items() if e.book_mae}}
+
+
+def versus_book(maes: dict[str, float]) -> pd.DataFrame:
+    """Our validation MAEs (riders) beside the book's, one row per experiment, with their ratio."""
+    rows = [{"experiment": name, "ours": float(mae), "book": BOOK_MAE.get(name)} for name, mae in maes.items()]
+    table = pd.DataFrame(rows, columns=["experiment", "ours", "book"]).set_index("experiment")
+    table["ours / book"] = (table["ours"] / table["book"]).round(3)
+    return table.round({"ours": 0})
+
 
 def get_experiment(name: str) -> Experiment:
     if name not in EXPERIMENTS:

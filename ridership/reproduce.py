@@ -24,15 +24,14 @@ import pandas as pd
 
 from .data import SCALE, period, select
 from .errors import RidershipError
-from .experiments import EXPERIMENTS, get_experiment, make_data
+from .experiments import BOOK_MAE, EXPERIMENTS, get_experiment, make_data
 from .storage import atomic_path, write_json, write_text
+from .training import QUICK_EPOCHS, quick_mode
 
 BASELINES = ("naive", "sarima")
 ORDER = (*BASELINES, *EXPERIMENTS)
-BOOK_MAE = {"naive": 42_143, "sarima": 32_041, **{k: e.book_mae for k, e in EXPERIMENTS.items()}}
 #: The book's per-horizon MAE of its seq2seq model (first and last horizons published).
 BOOK_HORIZONS = {"+1": 25_519, "+14": 34_322}
-QUICK_EPOCHS = 2
 FIRST_SEED = 42
 COLUMNS = ["experiment", "valid_mae", "valid_min", "valid_max", "test_mae", "book_mae", "ratio",
            "epochs", "seconds", "backend", "seeds", "mode"]
@@ -73,7 +72,7 @@ def _done(out: Path, run_id: str, mode: str, backend: str) -> dict | None:
     return run if same else None
 
 
-def run_baseline(name: str, df: pd.DataFrame, quick: bool) -> dict:
+def run_baseline(name: str, df: pd.DataFrame, quick: bool, workers: int | None = None) -> dict:
     """Validation and test MAE of the naive or SARIMA baseline on rail."""
     from .baselines import naive_errors, naive_forecast, sarima_backtest
 
@@ -86,9 +85,9 @@ def run_baseline(name: str, df: pd.DataFrame, quick: bool) -> dict:
         test = float(select((rail - naive_forecast(rail)).abs(), test_start, test_end).mean())
         detail = {"valid_period": "2019-03..2019-05", "bus_valid_mae": float(errors.loc["bus", "mae"])}
     else:
-        valid = sarima_backtest(rail).mae
+        valid = sarima_backtest(rail, workers=workers).mae
         refit = "weekly" if quick else "daily"
-        test = sarima_backtest(rail, test_start, test_end, refit=refit).mae
+        test = sarima_backtest(rail, test_start, test_end, refit=refit, workers=workers).mae
         detail = {"valid_period": "2019-03..2019-05", "test_refit": refit}
     return {"valid_mae": float(valid), "test_mae": float(test), "epochs": None,
             "seconds": time.perf_counter() - tick, "detail": detail}
@@ -190,53 +189,145 @@ def write_tables(out: Path, names: list[str] | None = None) -> pd.DataFrame:
     return table
 
 
-def reproduce(out: str | Path = "results", only: str | None = None, seeds: int = 1, quick: bool = False,
-              force: bool = False, verbose: int = 0, data_path=None, progress: bool = True, log=None) -> pd.DataFrame:
-    """Run the chapter's experiments into ``out``; skip what is already done. Returns the table."""
-    import keras
+#: Typical seconds of one run on a 2-core CPU (JAX), to start the longest first in parallel runs.
+COST_HINT = {"sarima": 90, "full_wavenet": 66, "wavenet": 62, "gru": 62, "lstm": 59, "conv_rnn": 37, "custom_ln": 21,
+             "custom_loop": 20, "seq2seq": 18, "deep": 16, "multask": 15, "ahead": 15}
 
-    from .data import load_ridership
+
+def default_jobs() -> int:
+    """One run at a time per core."""
+    from .parallel import cores
+
+    return cores()
+
+
+def reproduce(out: str | Path = "results", only: str | None = None, seeds: int = 1, quick: bool = False,
+              force: bool = False, verbose: int = 0, data_path=None, progress: bool = True, log=None,
+              jobs: int = 1) -> pd.DataFrame:
+    """Run the chapter's experiments into ``out``; skip what is already done. Returns the table.
+
+    ``jobs`` > 1 trains that many runs at once, each in its own process limited to
+    ``cores // jobs`` threads (small recurrent models use one core poorly; two such
+    processes use two cores well). Every run seeds itself, so the results do not
+    depend on ``jobs`` or on the order runs finish in.
+    """
+    import keras
 
     if seeds < 1:
         raise RidershipError(f"--seeds must be at least 1; got {seeds}.")
+    if jobs < 1:
+        raise RidershipError(f"--jobs must be at least 1; got {jobs}.")
     out = Path(out)
     names = parse_only(only)
     backend = keras.backend.backend()
+    quick = quick or quick_mode()
     mode = "quick" if quick else "full"
-    epochs = QUICK_EPOCHS if quick else 500
-    df = load_ridership(data_path)
     (out / "runs").mkdir(parents=True, exist_ok=True)
     (out / "models").mkdir(parents=True, exist_ok=True)
 
-    jobs = [(n, None) if n in BASELINES else (n, FIRST_SEED + k) for n in names
-            for k in range(1 if n in BASELINES else seeds)]
-    bar = _bar(len(jobs), progress and not verbose)
+    jobs_list = [(n, None) if n in BASELINES else (n, FIRST_SEED + k) for n in names
+                 for k in range(1 if n in BASELINES else seeds)]
+    bar = _bar(len(jobs_list), progress and not verbose)
     log = log or bar.write  # lines print above the progress bar
-    cache: dict[str, dict] = {}
-    for name, seed in jobs:
+    todo = []
+    for name, seed in jobs_list:
         run_id = _run_id(name, seed)
         if not force and (done := _done(out, run_id, mode, backend if seed is not None else None)):
             log(f"{run_id:24} done before   valid MAE {done['valid_mae']:>9,.0f}  (skipped)")
             bar.update(1)
-            continue
-        if name in BASELINES:
-            record = run_baseline(name, df, quick)
-            record["backend"] = None
         else:
-            kind = EXPERIMENTS[name].data
-            if kind not in cache:
-                cache[kind] = make_data(kind, df)
-                cache[kind]["valid_rail"] = (period(df["rail"], "valid") / SCALE).to_numpy()
-            record = run_model(name, cache[kind], seed, epochs, verbose, out / "models" / f"{run_id}.keras")
-        record.update({"experiment": name, "seed": seed, "mode": mode})
-        write_json(out / "runs" / f"{run_id}.json", record)
+            todo.append((name, seed))
+
+    def finished(record: dict) -> None:
         epochs_txt = f"{record['epochs']:4d} epochs" if record.get("epochs") else "          "
-        log(f"{run_id:24} {epochs_txt}  valid MAE {record['valid_mae']:>9,.0f}  test MAE {record['test_mae']:>9,.0f}"
-            f"  {record['seconds']:7.1f} s")
+        log(f"{_run_id(record['experiment'], record['seed']):24} {epochs_txt}  valid MAE {record['valid_mae']:>9,.0f}"
+            f"  test MAE {record['test_mae']:>9,.0f}  {record['seconds']:7.1f} s")
         write_tables(out)
         bar.update(1)
+
+    settings = {"out": str(out), "mode": mode, "verbose": verbose, "data_path": data_path, "sarima_workers": None}
+    _setup(data_path)  # a bad data file stops here, with its message, before any worker starts
+    if jobs == 1 or len(todo) <= 1:
+        for name, seed in todo:
+            finished(run_job(name, seed, settings))
+    else:
+        _run_parallel(todo, settings, jobs, backend, finished)
     bar.close()
     return write_tables(out, names=None)
+
+
+# --- one run, in this process or in a worker ---------------------------------------------------
+
+_STATE: dict = {}
+
+
+def _setup(data_path) -> None:
+    """Load the data once per process; datasets are built once per kind, on first use."""
+    from .data import load_ridership
+
+    if _STATE.get("data_path", object()) != data_path:
+        _STATE.update(data_path=data_path, df=load_ridership(data_path), cache={})
+
+
+def run_job(name: str, seed: int | None, settings: dict) -> dict:
+    """Train (or backtest) one run and write its record; its presence marks the run done."""
+    df, cache, out = _STATE["df"], _STATE["cache"], Path(settings["out"])
+    quick = settings["mode"] == "quick"
+    if name in BASELINES:
+        record = run_baseline(name, df, quick, workers=settings["sarima_workers"])
+        record["backend"] = None
+    else:
+        kind = EXPERIMENTS[name].data
+        if kind not in cache:
+            cache[kind] = make_data(kind, df)
+            cache[kind]["valid_rail"] = (period(df["rail"], "valid") / SCALE).to_numpy()
+        record = run_model(name, cache[kind], seed, QUICK_EPOCHS if quick else 500, settings["verbose"],
+                           out / "models" / f"{_run_id(name, seed)}.keras")
+    record.update({"experiment": name, "seed": seed, "mode": settings["mode"]})
+    write_json(out / "runs" / f"{_run_id(name, seed)}.json", record)
+    if name not in BASELINES:
+        _release()
+    return record
+
+
+def _release() -> None:
+    """Drop the finished model and its compiled functions, so memory does not grow run after run."""
+    import gc
+
+    import keras
+
+    keras.backend.clear_session()
+    gc.collect()
+
+
+def _worker_init(data_path, threads: int) -> None:
+    from .parallel import worker_setup
+
+    worker_setup(threads)
+    _setup(data_path)
+
+
+def _run_parallel(todo, settings, jobs, backend, finished) -> None:
+    """Runs in ``jobs`` worker processes, longest first; each run seeds itself, so order does not matter."""
+    import os
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    from .parallel import context, cores
+
+    os.environ["KERAS_BACKEND"] = backend  # the workers start on this process's backend
+    threads = max(1, cores() // jobs)
+    settings = {**settings, "sarima_workers": 1}
+    order = sorted(todo, key=lambda job: -COST_HINT.get(job[0], 5))
+    pool = ProcessPoolExecutor(min(jobs, len(todo)), mp_context=context(),
+                               initializer=_worker_init, initargs=(settings["data_path"], threads))
+    try:
+        pending = {pool.submit(run_job, name, seed, settings) for name, seed in order}
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                finished(future.result())
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _bar(total: int, enabled: bool):

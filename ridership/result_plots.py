@@ -28,7 +28,8 @@ def _model(results: Path, name: str):
     return keras.models.load_model(path)
 
 
-def _forecast_figure(df: pd.DataFrame, forecast: pd.Series, title: str) -> Figure:
+def forecast_plot(df: pd.DataFrame, forecast: pd.Series, title: str) -> Figure:
+    """A forecast in riders against the truth (rail) from the start of February 2019."""
     fig = Figure(figsize=(8, 3.5))
     ax = fig.subplots()
     truth = df["rail"].loc["2019-02-01":forecast.index[-1]]
@@ -49,7 +50,7 @@ def forecast_ahead_plot(df: pd.DataFrame, results: Path) -> Figure:
     from .forecasting import iterative_forecast
 
     forecast = iterative_forecast(_model(results, "univar"), df["rail"] / SCALE, TODAY)
-    return _forecast_figure(df, forecast, "Iterative forecast (univar)")
+    return forecast_plot(df, forecast, "Iterative forecast (univar)")
 
 
 def direct_ahead_plot(df: pd.DataFrame, results: Path) -> Figure:
@@ -57,7 +58,7 @@ def direct_ahead_plot(df: pd.DataFrame, results: Path) -> Figure:
     from .forecasting import direct_forecast
 
     forecast = direct_forecast(_model(results, "ahead"), multivariate_frame(df), TODAY)
-    return _forecast_figure(df, forecast, "Direct 14-day forecast (ahead)")
+    return forecast_plot(df, forecast, "Direct 14-day forecast (ahead)")
 
 
 def seq2seq_forecast_plot(df: pd.DataFrame, results: Path) -> Figure:
@@ -65,22 +66,20 @@ def seq2seq_forecast_plot(df: pd.DataFrame, results: Path) -> Figure:
     from .forecasting import direct_forecast
 
     forecast = direct_forecast(_model(results, "seq2seq"), multivariate_frame(df), TODAY)
-    return _forecast_figure(df, forecast, "Seq2seq forecast (seq2seq)")
+    return forecast_plot(df, forecast, "Seq2seq forecast (seq2seq)")
 
 
-def horizon_mae_plot(df: pd.DataFrame, results: Path) -> Figure:
-    """Validation MAE of the seq2seq model by horizon, with the book's published ends."""
-    path = results / "horizons.csv"
-    table = pd.read_csv(path) if path.is_file() else pd.DataFrame()
-    if table.empty:
-        raise RidershipError(f"No per-horizon table in {results}: run `ridership reproduce --only seq2seq` first.")
+def horizons_plot(maes: pd.Series) -> Figure:
+    """Validation MAE by horizon (index "+1".."+14", in riders), with the book's published ends."""
+    from .reproduce import BOOK_HORIZONS
+
     fig = Figure(figsize=(7, 3.5))
     ax = fig.subplots()
-    x = np.arange(1, len(table) + 1)
-    ax.plot(x, table["mae"], marker="o", label="ours (median over seeds)")
-    book = table["book_mae"]
+    x = np.arange(1, len(maes) + 1)
+    ax.plot(x, maes.to_numpy(), marker="o", label="ours")
+    book = pd.Series([BOOK_HORIZONS.get(h) for h in maes.index], dtype=float)
     ax.plot(x[book.notna()], book.dropna(), "r*", markersize=12, label="book")
-    ax.set_xticks(x, table["horizon"])
+    ax.set_xticks(x, list(maes.index))
     ax.set_xlabel("days ahead")
     ax.set_ylabel("validation MAE (riders)")
     ax.grid(True)
@@ -88,12 +87,28 @@ def horizon_mae_plot(df: pd.DataFrame, results: Path) -> Figure:
     return fig
 
 
+def horizon_mae_plot(df: pd.DataFrame, results: Path) -> Figure:
+    """The seq2seq model's validation MAE by horizon from a results folder (median over seeds)."""
+    path = results / "horizons.csv"
+    table = pd.read_csv(path) if path.is_file() else pd.DataFrame()
+    if table.empty:
+        raise RidershipError(f"No per-horizon table in {results}: run `ridership reproduce --only seq2seq` first.")
+    return horizons_plot(table.set_index("horizon")["mae"])
+
+
 def models_mae_plot(df: pd.DataFrame, results: Path) -> Figure:
-    """Every model's validation and test MAE; the naive and SARIMA levels; the book's figure."""
+    """Every model's validation and test MAE from a results folder."""
     path = results / "results.csv"
     if not path.is_file():
         raise RidershipError(f"No results.csv in {results}: run `ridership reproduce --out {results}` first.")
-    table = pd.read_csv(path)
+    return results_plot(pd.read_csv(path))
+
+
+def results_plot(table: pd.DataFrame) -> Figure:
+    """Every model's validation and test MAE; the naive and SARIMA levels; the book's figure.
+
+    ``table`` is a ``ridership reproduce`` results table (``results.csv``).
+    """
     base = table[table.experiment.isin(BASELINES)].set_index("experiment")
     models = table[~table.experiment.isin(BASELINES)].reset_index(drop=True)
     fig = Figure(figsize=(11, 4.5))

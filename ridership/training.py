@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Callable, NamedTuple
 
@@ -13,6 +14,15 @@ from .data import SCALE
 MAX_EPOCHS = 500
 PATIENCE = 50
 BATCH_SIZE = 32
+#: Set ``RIDERSHIP_QUICK=1`` to cap every training at this many epochs: a fast check that
+#: runs exactly the code of a full run (the notebooks and CI use it).
+QUICK_ENV = "RIDERSHIP_QUICK"
+QUICK_EPOCHS = 2
+
+
+def quick_mode() -> bool:
+    """True when ``RIDERSHIP_QUICK`` is set to anything but empty, 0, false or no."""
+    return os.environ.get(QUICK_ENV, "").strip().lower() not in ("", "0", "false", "no")
 
 
 class FitResult(NamedTuple):
@@ -53,8 +63,11 @@ def fit_and_evaluate(model: keras.Model | Callable[[], keras.Model], train_set, 
     to have the seed cover the initial weights too, so that the same seed gives the
     same MAE. ``train_set``/``valid_set`` are datasets or NumPy ``(X, Y)`` pairs.
     ``patience=None`` trains exactly ``epochs`` epochs. Extra keyword arguments go
-    to ``compile`` (``jit_compile``, ``steps_per_execution``).
+    to ``compile`` (``jit_compile``, ``steps_per_execution``). In quick mode
+    (``RIDERSHIP_QUICK=1``) at most ``QUICK_EPOCHS`` epochs are trained.
     """
+    if quick_mode():
+        epochs = min(epochs, QUICK_EPOCHS)
     if seed is not None:
         keras.utils.set_random_seed(seed)
     if callable(model) and not isinstance(model, keras.Model):

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 
+import keras
 import pandas as pd
 import pytest
 
@@ -49,8 +50,9 @@ def test_quick_run_writes_every_experiment_and_rerun_skips(tmp_path, data_path):
 def test_killed_run_resumes_without_redoing_work(tmp_path, data_path):
     out = tmp_path / "results"
     only = "linear,univar,mulvar,seq2seq"
+    # the command's defaults (two runs at once, in worker processes), on this process's backend
     cmd = [sys.executable, "-m", "ridership", "reproduce", "--quick", "--only", only, "--out", str(out),
-           "--data", str(data_path)]
+           "--data", str(data_path), "--backend", keras.backend.backend()]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     runs = out / "runs"
     deadline = time.monotonic() + 300

@@ -1,0 +1,82 @@
+"""The fast defaults: runs in parallel worker processes, quick mode from the environment, no TensorFlow on JAX."""
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pandas as pd
+
+from ridership.reproduce import reproduce
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_parallel_runs_give_the_same_results_as_one_after_another(tmp_path, data_path):
+    quiet = {"quick": True, "data_path": data_path, "progress": False, "log": lambda line: None}
+    serial = reproduce(tmp_path / "serial", only="naive,linear,univar,mulvar", jobs=1, **quiet)
+    parallel = reproduce(tmp_path / "parallel", only="naive,linear,univar,mulvar", jobs=2, **quiet)
+    assert list(parallel["experiment"]) == ["naive", "linear", "univar", "mulvar"]  # the chapter's order
+    pd.testing.assert_series_equal(serial["valid_mae"], parallel["valid_mae"])  # every run seeds itself
+    assert len(list((tmp_path / "parallel" / "models").glob("*.keras"))) == 3
+
+
+def test_quick_mode_from_the_environment(monkeypatch, tmp_path, data_path):
+    from ridership import MODELS, fit_and_evaluate, make_data
+
+    monkeypatch.setenv("RIDERSHIP_QUICK", "1")
+    data = make_data("univar", pd.read_pickle(_frame(tmp_path, data_path)))
+    result = fit_and_evaluate(MODELS["linear"], data["train"], data["valid"], 0.02, epochs=50, patience=None)
+    assert len(result.history.epoch) == 2
+    table = reproduce(tmp_path / "r", only="linear", data_path=data_path, progress=False, log=lambda line: None)
+    assert table.iloc[0]["mode"] == "quick" and table.iloc[0]["epochs"] == 2
+    monkeypatch.setenv("RIDERSHIP_QUICK", "0")
+    from ridership.training import quick_mode
+
+    assert not quick_mode()
+
+
+def _frame(tmp_path, data_path):
+    from ridership import load_ridership
+
+    path = tmp_path / "df.pkl"
+    load_ridership(data_path).to_pickle(path)
+    return path
+
+
+def test_jax_worker_trains_and_saves_without_tensorflow(tmp_path, data_path):
+    script = textwrap.dedent(f"""
+        import json, sys
+        from ridership.parallel import worker_setup
+        worker_setup(threads=1)
+        import keras, ridership
+        from ridership.experiments import make_data
+        data = make_data("univar", ridership.load_ridership({str(data_path)!r}))
+        result = ridership.fit_and_evaluate(ridership.MODELS["univar"], data["train"], data["valid"], 0.05, epochs=1)
+        result.history.model.save({str(tmp_path / "m.keras")!r})
+        print(json.dumps({{"backend": keras.backend.backend(), "tensorflow": sys.modules.get("tensorflow") is not None}}))
+    """)
+    env = {"KERAS_BACKEND": "jax", "PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == {"backend": "jax", "tensorflow": False}
+    assert (tmp_path / "m.keras").is_file()
+
+
+def test_default_backend_is_jax_when_installed(tmp_path, data_path):
+    done = subprocess.run([sys.executable, "-m", "ridership", "reproduce", "--quick", "--only", "naive",
+                           "--out", str(tmp_path / "r"), "--data", str(data_path)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "backend: jax, 2 job(s)" in done.stdout or "backend: jax, 1 job(s)" in done.stdout
+
+
+def test_speed_benchmark_runs_both_sides(tmp_path):
+    """A smoke test of the benchmark's plumbing (one model, 2 epochs); the ratio itself is not asserted."""
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "speed.py"), "--only", "linear", "--epochs", "2"],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stdout.strip().splitlines()
+    assert lines[-1].startswith("speedup: ") and lines[-1].endswith("x")
+    assert any(line.startswith("linear ") for line in lines) and any("peak memory" in line for line in lines)
