@@ -7,7 +7,7 @@ forward once). What the CPU can do is measured here, with NumPy's float32 matrix
 (BLAS): on large matrices (the peak: every core, vector units busy) and on the shape these
 models multiply at each time step (a batch of 32 rows by 32 units: mostly call overhead).
 The floor is the work divided by the peak. Our time per epoch is measured in the same run
-(JAX, NumPy windows, the default path of ``ridership reproduce``), after the first epoch.
+(NumPy windows, on the backend Keras is set to: run it with ``KERAS_BACKEND=jax``), after the first epoch.
 
     KERAS_BACKEND=jax python benchmarks/floor.py
 """

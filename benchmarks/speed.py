@@ -8,7 +8,8 @@
 Two modes:
 
 - ``--epochs N``: every model trains exactly N epochs, no early stopping, one process per
-  side (ours: JAX, NumPy windows). Measures the speed of an epoch; the headline is the
+  side (ours: JAX, NumPy windows, the threads of one ``reproduce`` worker: cores / jobs).
+  Measures the speed of an epoch; the headline is the
   geometric mean of the per-model ratios of the time per epoch after the first.
 - no ``--epochs``: to convergence with the chapter's protocol, every experiment of the
   chapter (naive and SARIMA included), seed 42. The headline is the end-to-end ratio:
@@ -153,10 +154,11 @@ def recipe_worker(names: list[str], seeds: list[int], out: Path) -> None:
 
 def epochs_worker(side: str, names: list[str], epochs: int) -> None:
     """Exactly ``epochs`` epochs per model; one JSON line per model on stdout."""
-    if side == "ours":
-        from ridership.parallel import worker_setup
+    if side == "ours":  # as a worker of `ridership reproduce` with its defaults: one run per core, one thread each
+        from ridership.parallel import cores, worker_setup
+        from ridership.reproduce import default_jobs
 
-        worker_setup(threads=None)
+        worker_setup(threads=max(1, cores() // default_jobs()))
     import ridership
     from ridership.experiments import EXPERIMENTS, make_data
     from ridership.training import EpochTimer
@@ -287,8 +289,11 @@ def main(argv=None) -> None:
     parser.add_argument("--worker", choices=("recipe", "ours"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
-    from ridership.reproduce import ORDER  # light: no backend work happens here
-
+    # Ask a child for the experiment names: importing ridership here would load a Keras backend
+    # into this process, whose shared pages would then blur the sides' memory (PSS).
+    order = subprocess.run([sys.executable, "-c", "from ridership.reproduce import ORDER; print(*ORDER)"],
+                           capture_output=True, text=True, check=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    ORDER = order.stdout.split()
     models = [n for n in ORDER if n not in ("naive", "sarima")]
     default = models if args.epochs else list(ORDER)
     names = args.only.split(",") if args.only else default

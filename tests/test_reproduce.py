@@ -102,3 +102,12 @@ def test_backend_option_restarts_on_that_backend(tmp_path, data_path):
     assert done.returncode == 0, done.stderr[-2000:]
     assert "backend: jax" in done.stdout
     assert pd.read_csv(out / "results.csv")["backend"].tolist() == ["jax"]
+
+
+def test_versus_book_puts_the_books_figure_beside_ours():
+    from ridership import versus_book
+
+    table = versus_book({"univar": 30_000.4, "lstm": 50_000})
+    assert table.loc["univar", "book"] == 27_703 and table.loc["univar", "ours"] == 30_000
+    assert table.loc["univar", "ours / book"] == round(30_000.4 / 27_703, 3)
+    assert table["book"].isna().tolist() == [False, True]  # the book prints no LSTM figure
