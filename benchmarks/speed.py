@@ -253,7 +253,7 @@ def convergence(names: list[str], out: Path, recipe_seeds: int, redo: str | None
         _save(ours_file, ours)
 
     print(f"{len(names)} experiment(s) to convergence, seed {FIRST_SEED}; recipe = TensorFlow + tf.data windows, "
-          f"serial; ours = `{' '.join(['ridership reproduce', *extra])}` (its defaults)")
+          f"serial; ours = `{' '.join(['ridership reproduce', *extra])}`" + ("" if extra else " (its defaults)"))
     spread = recipe_seeds > 1
     print(f"{'experiment':13} {'recipe s':>9} {'ours s':>7} {'recipe MAE':>11} {'ours MAE':>9} {'diff %':>7} "
           f"{'epochs r/o':>11}" + (f" {'recipe min-max':>17} {'inside':>6}" if spread else ""))

@@ -90,7 +90,7 @@ def horizons_plot(maes: pd.Series) -> Figure:
 def horizon_mae_plot(df: pd.DataFrame, results: Path) -> Figure:
     """The seq2seq model's validation MAE by horizon from a results folder (median over seeds)."""
     path = results / "horizons.csv"
-    table = pd.read_csv(path) if path.is_file() else pd.DataFrame()
+    table = pd.read_csv(path, dtype={"horizon": str}) if path.is_file() else pd.DataFrame()  # "+1", not 1
     if table.empty:
         raise RidershipError(f"No per-horizon table in {results}: run `ridership reproduce --only seq2seq` first.")
     return horizons_plot(table.set_index("horizon")["mae"])

@@ -111,3 +111,16 @@ def test_versus_book_puts_the_books_figure_beside_ours():
     assert table.loc["univar", "book"] == 27_703 and table.loc["univar", "ours"] == 30_000
     assert table.loc["univar", "ours / book"] == round(30_000.4 / 27_703, 3)
     assert table["book"].isna().tolist() == [False, True]  # the book prints no LSTM figure
+
+
+def test_horizon_plot_from_a_results_folder_keeps_the_labels_and_the_books_points(tmp_path):
+    from ridership.reproduce import BOOK_HORIZONS
+    from ridership.result_plots import horizon_mae_plot
+
+    labels = [f"+{h}" for h in range(1, 15)]
+    pd.DataFrame({"horizon": labels, "mae": range(20_000, 34_000, 1_000),
+                  "book_mae": [BOOK_HORIZONS.get(h) for h in labels]}).to_csv(tmp_path / "horizons.csv", index=False)
+    ax = horizon_mae_plot(None, tmp_path).axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == labels  # read back as "+1", not the number 1
+    ours, book = ax.lines
+    assert list(book.get_ydata()) == [BOOK_HORIZONS["+1"], BOOK_HORIZONS["+14"]]
