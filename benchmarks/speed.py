@@ -107,6 +107,7 @@ def run_measured(cmd: list[str], env: dict, log: Path | None = None) -> tuple[fl
 
 
 def _save(path: Path, record: dict) -> None:
+    """Atomic JSON write (not ``ridership.storage``: importing the package would load Keras here)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
     with os.fdopen(fd, "w") as f:
@@ -155,10 +156,9 @@ def recipe_worker(names: list[str], seeds: list[int], out: Path) -> None:
 def epochs_worker(side: str, names: list[str], epochs: int) -> None:
     """Exactly ``epochs`` epochs per model; one JSON line per model on stdout."""
     if side == "ours":  # as a worker of `ridership reproduce` with its defaults: one run per core, one thread each
-        from ridership.parallel import cores, worker_setup
-        from ridership.reproduce import default_jobs
+        from ridership.parallel import worker_setup
 
-        worker_setup(threads=max(1, cores() // default_jobs()))
+        worker_setup(threads=1)
     import ridership
     from ridership.experiments import EXPERIMENTS, make_data
     from ridership.training import EpochTimer

@@ -64,8 +64,8 @@ def fastest_backend() -> str | None:
 def _cmd_reproduce(args) -> int:
     import keras
 
-    from .parallel import worker_setup
-    from .reproduce import default_jobs, parse_only, reproduce
+    from .parallel import cores, worker_setup
+    from .reproduce import parse_only, reproduce
 
     parse_only(args.only)  # a bad name is reported now, not after a restart
     if args.backend == "auto":
@@ -75,7 +75,7 @@ def _cmd_reproduce(args) -> int:
         env = {**os.environ, "KERAS_BACKEND": args.backend}
         os.execve(sys.executable, [sys.executable, "-m", "ridership", *args.argv], env)
     worker_setup(threads=None)  # this process only trains and writes: no TensorFlow on JAX
-    jobs = default_jobs() if args.jobs is None else args.jobs
+    jobs = cores() if args.jobs is None else args.jobs
     print(f"backend: {keras.backend.backend()}, {jobs} job(s) at once, results in {args.out}/"
           + (" (quick mode)" if args.quick else ""))
     table = reproduce(args.out, only=args.only, seeds=args.seeds, quick=args.quick, force=args.force,

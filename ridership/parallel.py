@@ -50,7 +50,7 @@ def context() -> multiprocessing.context.BaseContext:
     A forked worker shares the modules this process already imported (copy on write), which
     saves memory and start-up time; it is only safe before a backend's runtime threads exist.
     """
-    if sys.platform == "linux" and "tensorflow" not in {k for k, v in sys.modules.items() if v is not None}:
+    if sys.platform == "linux" and sys.modules.get("tensorflow") is None:  # absent, or blocked on JAX
         try:
             from jax._src import xla_bridge  # private, but the only way to ask; spawn if it moves
 

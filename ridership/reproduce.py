@@ -26,7 +26,7 @@ from .data import SCALE, period, select
 from .errors import RidershipError
 from .experiments import BOOK_MAE, EXPERIMENTS, get_experiment, make_data
 from .storage import atomic_path, write_json, write_text
-from .training import QUICK_EPOCHS, quick_mode
+from .training import MAX_EPOCHS, QUICK_EPOCHS, quick_mode
 
 BASELINES = ("naive", "sarima")
 ORDER = (*BASELINES, *EXPERIMENTS)
@@ -99,7 +99,7 @@ def run_model(name: str, data: dict, seed: int, epochs: int, verbose: int, model
 
     from .forecasting import horizon_mae
     from .models import MODELS
-    from .training import epochs_run, evaluate_mae, fit_and_evaluate
+    from .training import epochs_run, evaluate_mae, fit_and_evaluate, output_maes
 
     exp = get_experiment(name)
     tick = time.perf_counter()
@@ -109,10 +109,8 @@ def run_model(name: str, data: dict, seed: int, epochs: int, verbose: int, model
     model = result.history.model
     detail = {}
     if name == "multask":
-        X, Y = data["valid"]
-        pred = np.asarray(model.predict(X, verbose=0))
-        detail = {"bus_valid_mae": float(np.abs(pred[:, 0] - Y[:, 0]).mean() * SCALE),
-                  "rail_valid_mae": float(np.abs(pred[:, 1] - Y[:, 1]).mean() * SCALE)}
+        bus, rail = output_maes(model, data["valid"])
+        detail = {"bus_valid_mae": bus, "rail_valid_mae": rail}
     if name == "seq2seq":
         X, _ = data["valid"]
         truth = pd.Series(data["valid_rail"])
@@ -194,13 +192,6 @@ COST_HINT = {"sarima": 90, "full_wavenet": 66, "wavenet": 62, "gru": 62, "lstm":
              "custom_loop": 20, "seq2seq": 18, "deep": 16, "multask": 15, "ahead": 15}
 
 
-def default_jobs() -> int:
-    """One run at a time per core."""
-    from .parallel import cores
-
-    return cores()
-
-
 def reproduce(out: str | Path = "results", only: str | None = None, seeds: int = 1, quick: bool = False,
               force: bool = False, verbose: int = 0, data_path=None, progress: bool = True, log=None,
               jobs: int = 1) -> pd.DataFrame:
@@ -209,7 +200,8 @@ def reproduce(out: str | Path = "results", only: str | None = None, seeds: int =
     ``jobs`` > 1 trains that many runs at once, each in its own process limited to
     ``cores // jobs`` threads (small recurrent models use one core poorly; two such
     processes use two cores well). Every run seeds itself, so the results do not
-    depend on ``jobs`` or on the order runs finish in.
+    depend on ``jobs`` or on the order runs finish in. After each model's run
+    ``keras.backend.clear_session()`` releases it, so memory does not grow run after run.
     """
     import keras
 
@@ -281,7 +273,7 @@ def run_job(name: str, seed: int | None, settings: dict) -> dict:
         if kind not in cache:
             cache[kind] = make_data(kind, df)
             cache[kind]["valid_rail"] = (period(df["rail"], "valid") / SCALE).to_numpy()
-        record = run_model(name, cache[kind], seed, QUICK_EPOCHS if quick else 500, settings["verbose"],
+        record = run_model(name, cache[kind], seed, QUICK_EPOCHS if quick else MAX_EPOCHS, settings["verbose"],
                            out / "models" / f"{_run_id(name, seed)}.keras")
     record.update({"experiment": name, "seed": seed, "mode": settings["mode"]})
     write_json(out / "runs" / f"{_run_id(name, seed)}.json", record)

@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 
 from .data import SCALE, multivariate_frame
 from .errors import RidershipError
-from .reproduce import BASELINES, FIRST_SEED
+from .reproduce import BASELINES, BOOK_HORIZONS, FIRST_SEED
 from .storage import save_figure
 
 TODAY = "2019-02-25"  # the chapter forecasts the two weeks after this day
@@ -71,8 +71,6 @@ def seq2seq_forecast_plot(df: pd.DataFrame, results: Path) -> Figure:
 
 def horizons_plot(maes: pd.Series) -> Figure:
     """Validation MAE by horizon (index "+1".."+14", in riders), with the book's published ends."""
-    from .reproduce import BOOK_HORIZONS
-
     fig = Figure(figsize=(7, 3.5))
     ax = fig.subplots()
     x = np.arange(1, len(maes) + 1)

@@ -54,6 +54,13 @@ def evaluate_mae(model: keras.Model, data, batch_size: int = BATCH_SIZE) -> floa
     return float(metrics["mae"]) * SCALE
 
 
+def output_maes(model: keras.Model, data) -> list[float]:
+    """MAE in riders of each output column of a multi-output model on NumPy ``(X, Y)`` (e.g. bus, rail)."""
+    X, Y = data
+    pred = np.asarray(model.predict(X, verbose=0))
+    return [float(v) for v in np.abs(pred - Y).mean(axis=0) * SCALE]
+
+
 def fit_and_evaluate(model: keras.Model | Callable[[], keras.Model], train_set, valid_set, learning_rate: float,
                      epochs: int = MAX_EPOCHS, patience: int | None = PATIENCE, seed: int | None = 42,
                      verbose: int | str = 0, batch_size: int = BATCH_SIZE, callbacks=(), **compile_kwargs) -> FitResult:
