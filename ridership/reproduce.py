@@ -197,10 +197,10 @@ def reproduce(out: str | Path = "results", only: str | None = None, seeds: int =
               jobs: int = 1) -> pd.DataFrame:
     """Run the chapter's experiments into ``out``; skip what is already done. Returns the table.
 
-    ``jobs`` > 1 trains that many runs at once, each in its own process limited to
-    ``cores // jobs`` threads (small recurrent models use one core poorly; two such
-    processes use two cores well). Every run seeds itself, so the results do not
-    depend on ``jobs`` or on the order runs finish in. After each model's run
+    ``jobs`` > 1 trains that many runs at once, in this process and ``jobs - 1`` workers,
+    each limited to ``cores // jobs`` threads (small recurrent models use one core
+    poorly; two such processes use two cores well). Every run seeds itself, so the
+    results do not depend on ``jobs`` or on the order runs finish in. After each model's run
     ``keras.backend.clear_session()`` releases it, so memory does not grow run after run.
     """
     import keras
@@ -284,12 +284,12 @@ def run_job(name: str, seed: int | None, settings: dict) -> dict:
 
 def _release() -> None:
     """Drop the finished model and its compiled functions, so memory does not grow run after run."""
-    import gc
-
     import keras
 
+    from .parallel import release_memory
+
     keras.backend.clear_session()
-    gc.collect()
+    release_memory()
 
 
 def _worker_init(data_path, threads: int) -> None:
@@ -300,24 +300,65 @@ def _worker_init(data_path, threads: int) -> None:
 
 
 def _run_parallel(todo, settings, jobs, backend, finished) -> None:
-    """Runs in ``jobs`` worker processes, longest first; each run seeds itself, so order does not matter."""
-    import os
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    """``jobs`` runs at a time, longest first: ``jobs - 1`` worker processes and this process.
 
-    from .parallel import context, cores
+    This process trains too rather than only waiting: a coordinator alone would hold a
+    Keras import's worth of memory (about 280 MB) for nothing. One thread per worker
+    hands it the next run and reports the result; every run seeds itself, so who runs
+    what, and in which order they finish, does not change the results.
+    """
+    import os
+    import threading
+    from collections import deque
+    from concurrent.futures import ProcessPoolExecutor
+
+    from .parallel import context, cores, limit_threads
 
     os.environ["KERAS_BACKEND"] = backend  # the workers start on this process's backend
+    jobs = min(jobs, len(todo))
     threads = max(1, cores() // jobs)
+    limit_threads(threads)  # for this process too, if its backend has not started yet
     settings = {**settings, "sarima_workers": 1}
-    order = sorted(todo, key=lambda job: -COST_HINT.get(job[0], 5))
-    pool = ProcessPoolExecutor(min(jobs, len(todo)), mp_context=context(),
+    queue = deque(sorted(todo, key=lambda job: -COST_HINT.get(job[0], 5)))
+    lock, errors = threading.Lock(), []
+
+    def next_job():
+        with lock:
+            return queue.popleft() if queue and not errors else None
+
+    def report(record):
+        with lock:
+            finished(record)
+
+    pool = ProcessPoolExecutor(jobs - 1, mp_context=context(),
                                initializer=_worker_init, initargs=(settings["data_path"], threads))
+
+    def feed():
+        try:
+            while (job := next_job()) is not None:
+                report(pool.submit(run_job, *job, settings).result())
+        except BaseException as exc:  # noqa: BLE001 - handed to the main thread, which raises it
+            with lock:
+                errors.append(exc)
+
     try:
-        pending = {pool.submit(run_job, name, seed, settings) for name, seed in order}
-        while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                finished(future.result())
+        # Start the workers now, while this process has not started computing (a fork must come first).
+        for started in [pool.submit(os.getpid) for _ in range(jobs - 1)]:
+            started.result()
+        feeders = [threading.Thread(target=feed, daemon=True) for _ in range(jobs - 1)]
+        for feeder in feeders:
+            feeder.start()
+        while (job := next_job()) is not None:
+            report(run_job(*job, settings))
+        for feeder in feeders:
+            while feeder.is_alive():
+                feeder.join(timeout=0.5)  # a timeout keeps Ctrl-C working while we wait
+        if errors:
+            raise errors[0]
+    except BaseException:
+        with lock:
+            queue.clear()
+        raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 

@@ -1,6 +1,7 @@
 """The fast defaults: runs in parallel worker processes, quick mode from the environment, no TensorFlow on JAX."""
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -74,8 +75,9 @@ def test_default_backend_is_jax_when_installed(tmp_path, data_path):
 
 def test_speed_benchmark_runs_both_sides(tmp_path):
     """A smoke test of the benchmark's plumbing (one model, 2 epochs); the ratio itself is not asserted."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "speed.py"), "--only", "linear", "--epochs", "2"],
-                          capture_output=True, text=True, timeout=600)
+                          capture_output=True, text=True, timeout=600, env=env)
     assert done.returncode == 0, done.stderr[-2000:]
     lines = done.stdout.strip().splitlines()
     assert lines[-1].startswith("speedup: ") and lines[-1].endswith("x")
