@@ -1,12 +1,13 @@
 """Running work in several processes: how many cores, how to start workers, how to set them up.
 
-Kept free of heavy imports so that a process that only coordinates stays small.
+Kept free of heavy imports: a process starts its workers before it loads a backend.
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import gc
 import multiprocessing
 import os
@@ -40,6 +41,7 @@ def without_tensorflow() -> None:
         sys.modules["tensorflow"] = None  # type: ignore[assignment]  # import now raises ImportError
 
 
+@functools.cache  # find_library runs ldconfig: look once per process, not after every run
 def _glibc():
     """The C library when it is glibc (Linux), else None: the calls below are glibc's."""
     name = ctypes.util.find_library("c")
