@@ -263,17 +263,22 @@ def convergence(names: list[str], out: Path, recipe_seeds: int, redo: str | None
         maes = [row["mae"] for row in recipe[name].values()]
         line = (f"{name:13} {r['seconds']:9.1f} {o['seconds']:7.1f} {r['mae']:11,.0f} {o['valid_mae']:9,.0f} "
                 f"{100 * (o['valid_mae'] / r['mae'] - 1):+7.1f} {r['epochs'] or 0:5d}/{o['epochs'] or 0:<5d}")
-        if spread:
-            inside = min(maes) <= o["valid_mae"] <= max(maes) or len(maes) == 1
-            outside += [] if inside else [name]
-            line += f" {min(maes):8,.0f}-{max(maes):<8,.0f} {'yes' if inside else 'NO':>6}"
+        if spread and name in ("naive", "sarima"):
+            line += f" {'(deterministic)':>17} {'same' if round(o['valid_mae']) == round(r['mae']) else 'NO':>6}"
+        elif spread:
+            inside = min(maes) <= o["valid_mae"] <= max(maes)
+            outside += [] if inside or len(maes) == 1 else [name]
+            line += (f" {min(maes):8,.0f}-{max(maes):<8,.0f} "
+                     f"{('yes' if inside else 'NO') if len(maes) > 1 else 'n/a':>6} {len(maes)} seeds")
         print(line)
     total_recipe = sum(recipe[n][FIRST_SEED]["seconds"] for n in names)
     print(f"{'total':13} {total_recipe:9.1f} {ours['seconds']:7.1f}   (ours: wall clock of the whole command, "
           f"start-up included; per-experiment times overlap when it runs experiments in parallel)")
     _print_memory(memory)
     if spread:
-        print("our MAE outside the recipe's spread: " + (", ".join(outside) or "none"))
+        few = [n for n in names if n not in ("naive", "sarima") and len(recipe[n]) == 1]
+        print("our MAE outside the recipe's spread: " + (", ".join(outside) or "none")
+              + (f"; only one recipe seed, not judged: {', '.join(few)}" if few else ""))
     print(f"speedup: {total_recipe / ours['seconds']:.2f}x")
 
 

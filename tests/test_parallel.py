@@ -82,3 +82,30 @@ def test_speed_benchmark_runs_both_sides(tmp_path):
     lines = done.stdout.strip().splitlines()
     assert lines[-1].startswith("speedup: ") and lines[-1].endswith("x")
     assert any(line.startswith("linear ") for line in lines) and any("peak memory" in line for line in lines)
+
+
+def test_spread_benchmark_judges_our_seed_42_against_the_recipes_seeds(tmp_path):
+    """benchmarks/spread.py reads saved runs of both sides; no training."""
+    for seed, mae in ((42, 100.0), (43, 110.0), (44, 120.0)):
+        for name, shift in (("linear", 0.0), ("univar", 1000.0)):
+            path = tmp_path / "speed" / "recipe" / f"{name}-seed{seed}.json"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps({"name": name, "seed": seed, "mae": mae + shift}))
+    for seed, linear, univar in ((42, 105.0, 900.0), (43, 130.0, 950.0)):
+        runs = tmp_path / "ours" / "runs"
+        runs.mkdir(parents=True, exist_ok=True)
+        (runs / f"linear-seed{seed}.json").write_text(json.dumps({"experiment": "linear", "seed": seed, "valid_mae": linear}))
+        (runs / f"univar-seed{seed}.json").write_text(json.dumps({"experiment": "univar", "seed": seed, "valid_mae": univar}))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    script = str(ROOT / "benchmarks" / "spread.py")
+    done = subprocess.run([sys.executable, script, "--recipe", str(tmp_path / "speed"), "--ours", str(tmp_path / "ours")],
+                          capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stdout.splitlines()
+    assert [line.split()[0] for line in lines[1:3]] == ["linear", "univar"]  # the chapter's order
+    assert lines[1].split()[-3:-1] == ["yes", "yes"]  # 105 inside 100-120; ranges overlap
+    assert lines[2].split()[-3:-1] == ["NO", "NO"]  # 900 below 1,100-1,120; 900-950 misses it
+    assert "inside the recipe's min-max: 1 of 2 (outside: univar); expected if both sides drew from one distribution: 1.0" in done.stdout
+    empty = subprocess.run([sys.executable, script, "--recipe", str(tmp_path / "none"), "--ours", str(tmp_path / "ours")],
+                           capture_output=True, text=True, timeout=60, env=env)
+    assert empty.returncode != 0 and "no saved runs" in empty.stderr
