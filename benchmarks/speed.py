@@ -126,6 +126,8 @@ def recipe_worker(names: list[str], seeds: list[int], out: Path) -> None:
     """The book's way, one experiment after another; each finished one saved to ``out``."""
     import resource
 
+    import keras
+
     import ridership
     from ridership.experiments import EXPERIMENTS, make_data
     from sarima import straightforward
@@ -144,6 +146,10 @@ def recipe_worker(names: list[str], seeds: list[int], out: Path) -> None:
                 mae = straightforward(df["rail"], "2019-03-01", "2019-05-31")[1]
             else:
                 exp = EXPERIMENTS[name]
+                # The book sets the seed before it builds the datasets: a tf.data shuffle draws its
+                # order from the global seed in force when it is created, so without this the order
+                # would follow whichever run came before in this process (or none, for the first).
+                keras.utils.set_random_seed(seed)
                 data = make_data(exp.data, df, fast=False)  # tf.data windows, as the chapter builds them
                 result = ridership.fit_and_evaluate(ridership.MODELS[name], data["train"], data["valid"],
                                                     exp.learning_rate, seed=seed)
@@ -159,6 +165,8 @@ def epochs_worker(side: str, names: list[str], epochs: int) -> None:
         from ridership.parallel import worker_setup
 
         worker_setup(threads=1)
+    import keras
+
     import ridership
     from ridership.experiments import EXPERIMENTS, make_data
     from ridership.training import EpochTimer
@@ -167,6 +175,7 @@ def epochs_worker(side: str, names: list[str], epochs: int) -> None:
     for name in names:
         exp = EXPERIMENTS[name]
         tick = time.perf_counter()
+        keras.utils.set_random_seed(FIRST_SEED)  # before the datasets, as in recipe_worker
         data = make_data(exp.data, df, fast=side == "ours")
         timer = EpochTimer()
         result = ridership.fit_and_evaluate(ridership.MODELS[name], data["train"], data["valid"], exp.learning_rate,

@@ -19,6 +19,7 @@ large (the summary prints how many networks that chance predicts); the rank test
 seeds of both sides is the fairer reading. Nothing is trained here.
 
     python benchmarks/spread.py --recipe /tmp/speed --ours results
+    python benchmarks/spread.py        # the runs kept in benchmarks/seed-runs (see its README)
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import sys
 from pathlib import Path
 
 FIRST_SEED = 42
+SAVED = Path(__file__).resolve().parent / "seed-runs"  # the runs behind the README's table
 
 
 def load_runs(folder: Path, mae_key: str) -> dict[str, dict[int, float]]:
@@ -83,8 +85,10 @@ def _range(xs: list[float]) -> str:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--recipe", required=True, help="speed.py's --out folder (or its recipe/ folder)")
-    parser.add_argument("--ours", required=True, help="a `ridership reproduce --out` folder (or its runs/ folder)")
+    parser.add_argument("--recipe", default=str(SAVED / "recipe"),
+                        help="speed.py's --out folder or its recipe/ folder (default: the runs kept in seed-runs/)")
+    parser.add_argument("--ours", default=str(SAVED / "ours"),
+                        help="a `ridership reproduce --out` folder or its runs/ folder (default: seed-runs/)")
     args = parser.parse_args(argv)
     folders = []
     for given, sub in ((Path(args.recipe), "recipe"), (Path(args.ours), "runs")):

@@ -86,7 +86,12 @@ def windows_for(kind: str, series) -> tuple:
 
 
 def chapter_dataset(kind: str, series, shuffle: bool = False):
-    """The same windows built the chapter's way (keras.utils / tf.data), batched by 32."""
+    """The same windows built the chapter's way (keras.utils / tf.data), batched by 32.
+
+    A shuffled dataset draws its order from the global seed in force when it is built, not
+    when it is iterated: call ``keras.utils.set_random_seed`` first, as the book does, or the
+    order follows whatever ran before.
+    """
     seed = W.SEED if shuffle else None
     if kind in ("univar", "mulvar", "multask"):
         target = {"univar": None, "mulvar": 1, "multask": [0, 1]}[kind]

@@ -109,3 +109,15 @@ def test_spread_benchmark_judges_our_seed_42_against_the_recipes_seeds(tmp_path)
     empty = subprocess.run([sys.executable, script, "--recipe", str(tmp_path / "none"), "--ours", str(tmp_path / "ours")],
                            capture_output=True, text=True, timeout=60, env=env)
     assert empty.returncode != 0 and "no saved runs" in empty.stderr
+
+
+def test_spread_benchmark_reads_the_runs_kept_in_the_repository():
+    """The README's spread table comes from benchmarks/seed-runs: every kept network gets a row."""
+    saved = ROOT / "benchmarks" / "seed-runs"
+    names = {path.name.split("-seed")[0] for path in (saved / "recipe").glob("*-seed*.json")}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "spread.py")],
+                          capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = {line.split()[0] for line in done.stdout.splitlines()[1:] if not line.startswith(("our ", "ranges "))}
+    assert names and rows == names
