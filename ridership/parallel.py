@@ -23,10 +23,15 @@ def limit_threads(threads: int) -> None:
     """Cap XLA's and TensorFlow's compute threads in this process and the ones it starts.
 
     Read when the backend starts computing, so call it before the first computation.
+    JAX's CPU client sizes its compute pool (the ``XLAEigen`` threads) from ``NPROC``,
+    else from the core count; the XLA flags alone left that pool at one thread per core,
+    so two one-thread workers ran four busy threads on two cores (measured: a lone
+    one-thread wavenet used 1.7 cores; with ``NPROC=1``, one).
     """
     flags = os.environ.get("XLA_FLAGS", "")
     if "intra_op_parallelism_threads" not in flags:
         os.environ["XLA_FLAGS"] = f"{flags} --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads={threads}".strip()
+    os.environ["NPROC"] = str(threads)
     os.environ["TF_NUM_INTRAOP_THREADS"] = os.environ["TF_NUM_INTEROP_THREADS"] = str(threads)
 
 

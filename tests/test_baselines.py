@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from ridership import RidershipError
-from ridership.baselines import naive_errors, sarima_backtest, sarima_forecast
+from ridership.baselines import FORECAST_ONLY, fit_sarima, naive_errors, sarima_backtest, sarima_forecast
 
 
 def test_naive_golden(df):
@@ -17,6 +17,14 @@ def test_naive_golden(df):
 
 def test_sarima_one_day_golden(df):
     assert sarima_forecast(df["rail"], "2019-05-31") == pytest.approx(427_758.6, abs=0.5)
+
+
+def test_forecast_only_fit_gives_the_full_fits_estimates_and_forecast(df):
+    history = df["rail"]["2019-01-01":"2019-05-31"].asfreq("D")
+    full, _ = fit_sarima(history)
+    lean, _ = fit_sarima(history, **FORECAST_ONLY)
+    assert list(lean.params) == list(full.params)
+    assert lean.forecast().iloc[0] == full.forecast().iloc[0]
 
 
 def test_sarima_backtest_golden_in_parallel_and_serial(df):

@@ -46,7 +46,7 @@ def _frame(tmp_path, data_path):
     return path
 
 
-def test_jax_worker_trains_and_saves_without_tensorflow(tmp_path, data_path):
+def test_jax_worker_trains_on_one_thread_and_saves_without_tensorflow(tmp_path, data_path):
     script = textwrap.dedent(f"""
         import json, sys
         from ridership.parallel import worker_setup
@@ -56,12 +56,16 @@ def test_jax_worker_trains_and_saves_without_tensorflow(tmp_path, data_path):
         data = make_data("univar", ridership.load_ridership({str(data_path)!r}))
         result = ridership.fit_and_evaluate(ridership.MODELS["univar"], data["train"], data["valid"], 0.05, epochs=1)
         result.history.model.save({str(tmp_path / "m.keras")!r})
-        print(json.dumps({{"backend": keras.backend.backend(), "tensorflow": sys.modules.get("tensorflow") is not None}}))
+        # JAX's CPU compute pool: one thread, not one per core (Linux names its threads in /proc)
+        from pathlib import Path
+        pool = sum(p.read_text().startswith("tf_XLAEigen") for p in Path("/proc/self/task").glob("*/comm"))
+        print(json.dumps({{"backend": keras.backend.backend(), "tensorflow": sys.modules.get("tensorflow") is not None,
+                          "pool": pool if sys.platform == "linux" else 1}}))
     """)
     env = {"KERAS_BACKEND": "jax", "PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert json.loads(done.stdout.strip().splitlines()[-1]) == {"backend": "jax", "tensorflow": False}
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == {"backend": "jax", "tensorflow": False, "pool": 1}
     assert (tmp_path / "m.keras").is_file()
 
 
