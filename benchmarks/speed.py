@@ -11,6 +11,8 @@ Two modes:
   side (ours: JAX, NumPy windows, the threads of one ``reproduce`` worker: cores / jobs).
   Measures the speed of an epoch; the headline is the
   geometric mean of the per-model ratios of the time per epoch after the first.
+  ``--repeat R`` runs R rounds, the sides alternating, and takes each model's median ratio:
+  on a noisy 2-core machine one round's ratios move by a third between runs.
 - no ``--epochs``: to convergence with the chapter's protocol, every experiment of the
   chapter (naive and SARIMA included), seed 42. The headline is the end-to-end ratio:
   recipe seconds over the wall-clock seconds of ``ridership reproduce`` (which also
@@ -24,6 +26,7 @@ split between the processes sharing them) set sizes, summed over each side's pro
 sampled every 0.2 s. The last line is ``speedup: <ratio>x``.
 
     python benchmarks/speed.py --only univar,lstm --epochs 20
+    python benchmarks/speed.py --only univar,deep,lstm,gru,wavenet --epochs 20 --repeat 5
     python benchmarks/speed.py --out /tmp/speed
 """
 
@@ -34,6 +37,7 @@ import json
 import math
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -186,27 +190,60 @@ def epochs_worker(side: str, names: list[str], epochs: int) -> None:
 
 # --- the two modes ---------------------------------------------------------------------------
 
-def per_epoch(names: list[str], epochs: int) -> None:
-    print(f"{len(names)} model(s), {epochs} epochs each; recipe = TensorFlow + tf.data windows, "
-          f"ours = JAX + NumPy windows")
-    results, memory = {}, {}
-    for side in ("recipe", "ours"):
-        env = {**os.environ, "KERAS_BACKEND": "tensorflow" if side == "recipe" else "jax", "TF_CPP_MIN_LOG_LEVEL": "2"}
-        cmd = [sys.executable, __file__, "--worker", side, "--only", ",".join(names), "--epochs", str(epochs)]
-        _, memory[side], out = run_measured(cmd, env)
-        results[side] = {r["name"]: r for r in map(json.loads, (l for l in out.splitlines() if l.startswith("{")))}
+def per_epoch(names: list[str], epochs: int, repeat: int = 1) -> None:
+    """Both sides ``repeat`` times, alternating (recipe, ours, recipe, ours, ...).
+
+    Each round's ratio pairs the two sides measured minutes apart, so a slow spell of the
+    machine shows as a spread between rounds rather than as one side's luck; the headline
+    uses each model's median ratio over the rounds.
+    """
+    print(f"{len(names)} model(s), {epochs} epochs each, {repeat} round(s); recipe = TensorFlow + tf.data "
+          f"windows, ours = JAX + NumPy windows")
+    rounds, memory = [], {}
+    for _ in range(repeat):
+        results = {}
+        for side in ("recipe", "ours"):
+            env = {**os.environ, "KERAS_BACKEND": "tensorflow" if side == "recipe" else "jax",
+                   "TF_CPP_MIN_LOG_LEVEL": "2"}
+            cmd = [sys.executable, __file__, "--worker", side, "--only", ",".join(names), "--epochs", str(epochs)]
+            _, sampled, out = run_measured(cmd, env)
+            if side not in memory or sampled.peak_pss > memory[side].peak_pss:
+                memory[side] = sampled
+            results[side] = {r["name"]: r for r in map(json.loads, (l for l in out.splitlines() if l.startswith("{")))}
+        rounds.append(results)
+    if repeat == 1:
+        _per_epoch_table(names, rounds[0])
+    else:
+        _per_epoch_rounds(names, rounds)
+    _print_memory(memory)
+    recipe_s = sum(r["recipe"][n]["seconds"] for r in rounds for n in names)
+    ours_s = sum(r["ours"][n]["seconds"] for r in rounds for n in names)
+    print(f"wall-clock ratio (windows, compiling, {epochs} epochs): {recipe_s / ours_s:.2f}x")
+    ratios = [statistics.median(r["recipe"][n]["epoch_ms"] / r["ours"][n]["epoch_ms"] for r in rounds)
+              for n in names]
+    print(f"speedup: {geo(ratios):.2f}x")
+
+
+def _per_epoch_table(names: list[str], results: dict) -> None:
     print(f"{'model':13} {'recipe s':>9} {'ours s':>8} {'recipe ms/ep':>13} {'ours ms/ep':>11} {'ratio':>6} "
           f"{'recipe 1st s':>13} {'ours 1st s':>11}")
-    ratios = []
     for name in names:
         r, o = results["recipe"][name], results["ours"][name]
-        ratios.append(r["epoch_ms"] / o["epoch_ms"])
         print(f"{name:13} {r['seconds']:9.1f} {o['seconds']:8.1f} {r['epoch_ms']:13.0f} {o['epoch_ms']:11.0f} "
-              f"{ratios[-1]:6.2f} {r['first_epoch_s']:13.1f} {o['first_epoch_s']:11.1f}")
-    _print_memory(memory)
-    wall = sum(results["recipe"][n]["seconds"] for n in names) / sum(results["ours"][n]["seconds"] for n in names)
-    print(f"wall-clock ratio (windows, compiling, {epochs} epochs): {wall:.2f}x")
-    print(f"speedup: {geo(ratios):.2f}x")
+              f"{r['epoch_ms'] / o['epoch_ms']:6.2f} {r['first_epoch_s']:13.1f} {o['first_epoch_s']:11.1f}")
+
+
+def _per_epoch_rounds(names: list[str], rounds: list[dict]) -> None:
+    """Median ms per epoch of each side and the median, min and max of the rounds' ratios."""
+    print(f"{'model':13} {'recipe ms/ep':>13} {'ours ms/ep':>11} {'ratio':>6} {'ratio min-max':>14}   "
+          f"ratio per round")
+    for name in names:
+        recipe = [r["recipe"][name]["epoch_ms"] for r in rounds]
+        ours = [r["ours"][name]["epoch_ms"] for r in rounds]
+        ratios = [a / b for a, b in zip(recipe, ours)]
+        print(f"{name:13} {statistics.median(recipe):13.0f} {statistics.median(ours):11.0f} "
+              f"{statistics.median(ratios):6.2f} {min(ratios):6.2f}-{max(ratios):<7.2f}   "
+              + " ".join(f"{x:.2f}" for x in ratios))
 
 
 def _print_memory(memory: dict) -> None:
@@ -295,6 +332,8 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", help="comma-separated experiments (default: every one of the chapter)")
     parser.add_argument("--epochs", type=int, help="train exactly this many epochs (default: to convergence)")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="with --epochs: rounds of both sides, alternating; the ratio is each model's median")
     parser.add_argument("--out", default="benchmark-speed", help="folder for saved results (convergence mode)")
     parser.add_argument("--recipe-seeds", type=int, default=1, help="seeds for the recipe, from 42 (its spread)")
     parser.add_argument("--redo", choices=("recipe", "ours"), help="discard one side's saved results first")
@@ -314,12 +353,15 @@ def main(argv=None) -> None:
     unknown = [n for n in names if n not in (models if args.epochs else ORDER)]
     if unknown:
         sys.exit(f"unknown experiment(s): {', '.join(unknown)}; choose from {', '.join(default)}")
+    if args.repeat < 1 or (args.repeat > 1 and not args.epochs):
+        sys.exit(f"--repeat must be at least 1 and goes with --epochs (per-epoch mode); got --repeat {args.repeat}"
+                 + ("" if args.epochs else " without --epochs") + ".")
     if args.worker and args.epochs:
         epochs_worker(args.worker, names, args.epochs)
     elif args.worker:
         recipe_worker(names, list(range(FIRST_SEED, FIRST_SEED + args.recipe_seeds)), Path(args.out) / "recipe")
     elif args.epochs:
-        per_epoch(names, args.epochs)
+        per_epoch(names, args.epochs, args.repeat)
     else:
         convergence(names, Path(args.out), args.recipe_seeds, args.redo, args.ours_args.split(), args.recipe_only)
 

@@ -78,14 +78,24 @@ def test_default_backend_is_jax_when_installed(tmp_path, data_path):
 
 
 def test_speed_benchmark_runs_both_sides(tmp_path):
-    """A smoke test of the benchmark's plumbing (one model, 2 epochs); the ratio itself is not asserted."""
+    """A smoke test of the benchmark's plumbing (one model, 2 epochs, two rounds); the ratio itself is not asserted."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "speed.py"), "--only", "linear", "--epochs", "2"],
-                          capture_output=True, text=True, timeout=600, env=env)
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "speed.py"), "--only", "linear", "--epochs", "2",
+                           "--repeat", "2"], capture_output=True, text=True, timeout=600, env=env)
     assert done.returncode == 0, done.stderr[-2000:]
     lines = done.stdout.strip().splitlines()
     assert lines[-1].startswith("speedup: ") and lines[-1].endswith("x")
-    assert any(line.startswith("linear ") for line in lines) and any("peak memory" in line for line in lines)
+    assert any("peak memory" in line for line in lines)
+    row = next(line.split() for line in lines if line.startswith("linear "))
+    assert len(row) == 7  # name, two medians, median ratio, min-max, one ratio per round
+    assert min(float(x) for x in row[-2:]) == float(row[4].split("-")[0])
+
+
+def test_speed_benchmark_says_repeat_needs_epochs():
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "speed.py"), "--repeat", "3"],
+                          capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))})
+    assert done.returncode != 0 and "--repeat" in done.stderr and "--epochs" in done.stderr
 
 
 def test_spread_benchmark_judges_our_seed_42_against_the_recipes_seeds(tmp_path):
