@@ -341,6 +341,8 @@ def main(argv=None) -> None:
     parser.add_argument("--recipe-only", action="store_true", help="run (or resume) only the recipe's side")
     parser.add_argument("--worker", choices=("recipe", "ours"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.repeat < 1 or (args.repeat > 1 and not args.epochs):
+        parser.error(f"--repeat {args.repeat}: give at least 1, and more than 1 only with --epochs (per-epoch mode)")
 
     # Ask a child for the experiment names: importing ridership here would load a Keras backend
     # into this process, whose shared pages would then blur the sides' memory (PSS).
@@ -353,9 +355,6 @@ def main(argv=None) -> None:
     unknown = [n for n in names if n not in (models if args.epochs else ORDER)]
     if unknown:
         sys.exit(f"unknown experiment(s): {', '.join(unknown)}; choose from {', '.join(default)}")
-    if args.repeat < 1 or (args.repeat > 1 and not args.epochs):
-        sys.exit(f"--repeat must be at least 1 and goes with --epochs (per-epoch mode); got --repeat {args.repeat}"
-                 + ("" if args.epochs else " without --epochs") + ".")
     if args.worker and args.epochs:
         epochs_worker(args.worker, names, args.epochs)
     elif args.worker:

@@ -38,6 +38,11 @@ def test_quick_mode_from_the_environment(monkeypatch, tmp_path, data_path):
     assert not quick_mode()
 
 
+def _env_with_root() -> dict:
+    """This environment with the project's root first on PYTHONPATH, for the benchmark scripts."""
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+
+
 def _frame(tmp_path, data_path):
     from ridership import load_ridership
 
@@ -79,7 +84,7 @@ def test_default_backend_is_jax_when_installed(tmp_path, data_path):
 
 def test_speed_benchmark_runs_both_sides(tmp_path):
     """A smoke test of the benchmark's plumbing (one model, 2 epochs, two rounds); the ratio itself is not asserted."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    env = _env_with_root()
     done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "speed.py"), "--only", "linear", "--epochs", "2",
                            "--repeat", "2"], capture_output=True, text=True, timeout=600, env=env)
     assert done.returncode == 0, done.stderr[-2000:]
@@ -93,8 +98,7 @@ def test_speed_benchmark_runs_both_sides(tmp_path):
 
 def test_speed_benchmark_says_repeat_needs_epochs():
     done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "speed.py"), "--repeat", "3"],
-                          capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))})
+                          capture_output=True, text=True, timeout=120, env=_env_with_root())
     assert done.returncode != 0 and "--repeat" in done.stderr and "--epochs" in done.stderr
 
 
@@ -110,7 +114,7 @@ def test_spread_benchmark_judges_our_seed_42_against_the_recipes_seeds(tmp_path)
         runs.mkdir(parents=True, exist_ok=True)
         (runs / f"linear-seed{seed}.json").write_text(json.dumps({"experiment": "linear", "seed": seed, "valid_mae": linear}))
         (runs / f"univar-seed{seed}.json").write_text(json.dumps({"experiment": "univar", "seed": seed, "valid_mae": univar}))
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    env = _env_with_root()
     script = str(ROOT / "benchmarks" / "spread.py")
     done = subprocess.run([sys.executable, script, "--recipe", str(tmp_path / "speed"), "--ours", str(tmp_path / "ours")],
                           capture_output=True, text=True, timeout=300, env=env)
@@ -129,7 +133,7 @@ def test_spread_benchmark_reads_the_runs_kept_in_the_repository():
     """The README's spread table comes from benchmarks/seed-runs: every kept network gets a row."""
     saved = ROOT / "benchmarks" / "seed-runs"
     names = {path.name.split("-seed")[0] for path in (saved / "recipe").glob("*-seed*.json")}
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    env = _env_with_root()
     done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "spread.py")],
                           capture_output=True, text=True, timeout=300, env=env)
     assert done.returncode == 0, done.stderr[-2000:]
