@@ -83,8 +83,7 @@ def _innovation_scale(series: pd.Series, order, seasonal_order) -> float:
     values = series.to_numpy(dtype=float)
     for _ in range(seasonal_order[1]):
         values = values[seasonal_order[3]:] - values[:-seasonal_order[3]]
-    for _ in range(order[1]):
-        values = values[1:] - values[:-1]
+    values = np.diff(values, n=order[1])
     scale = float(np.nanvar(values)) if values.size > 1 else 0.0
     return scale if np.isfinite(scale) and scale > 0 else 1.0
 
@@ -93,8 +92,7 @@ def sarima_forecast(series: pd.Series, today: str, origin: str = ORIGIN, order=O
                     seasonal_order=SEASONAL_ORDER) -> float:
     """The one-day-ahead forecast for the day after ``today`` from data ``origin``..``today``."""
     history = select(series, origin, today).asfreq("D")
-    results, _ = fit_sarima(history, order, seasonal_order, steady_state=STEADY_STATE, **FORECAST_ONLY)
-    return float(results.forecast().iloc[0])
+    return _fit_and_forecast(history, order, seasonal_order)[0]
 
 
 @dataclass
@@ -120,6 +118,7 @@ class Backtest:
 
 
 def _fit_and_forecast(history: pd.Series, order, seasonal_order) -> tuple[float, int]:
+    """The one-day forecast after ``history`` and the warnings counted: the forecast-only fit."""
     with threadpool_limits(limits=1):
         results, n_warn = fit_sarima(history, order, seasonal_order, steady_state=STEADY_STATE,
                                      **FORECAST_ONLY)
