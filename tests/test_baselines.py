@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from ridership import RidershipError
+from ridership import RidershipError, baselines
 from ridership.baselines import FORECAST_ONLY, STEADY_STATE, fit_sarima, naive_errors, sarima_backtest, sarima_forecast
 
 
@@ -36,6 +36,27 @@ def test_steady_state_filter_gives_the_same_forecast_to_a_hundredth_of_a_rider(d
     assert steady.filter_results.converged and 0 < steady.filter_results.period_converged < len(history)
     assert steady.params.to_numpy() == pytest.approx(exact.params.to_numpy(), rel=1e-6)
     assert steady.forecast().iloc[0] == pytest.approx(exact.forecast().iloc[0], abs=0.01)
+
+
+def test_fits_run_blas_on_one_thread_and_look_the_libraries_up_once(df, monkeypatch):
+    from threadpoolctl import threadpool_info
+
+    made = []
+
+    class Counting(baselines.ThreadpoolController):
+        def __init__(self):
+            made.append(self)
+            super().__init__()
+
+    baselines._blas.cache_clear()
+    monkeypatch.setattr(baselines, "ThreadpoolController", Counting)
+    try:
+        sarima_backtest(df["rail"], "2019-05-01", "2019-05-03", workers=1)
+        assert len(made) == 1  # three fits, one lookup (each lookup costs about 7 ms)
+        with baselines._one_blas_thread():
+            assert {lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"} == {1}
+    finally:
+        baselines._blas.cache_clear()
 
 
 def test_sarima_backtest_golden_in_parallel_and_serial(df):
