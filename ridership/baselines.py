@@ -9,11 +9,11 @@ Cheaper modes refit weekly or never, reusing fitted parameters on new data.
 
 from __future__ import annotations
 
+import functools
 import time
 import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
-import functools
 import multiprocessing
 
 import numpy as np
