@@ -8,9 +8,12 @@
 Two modes:
 
 - ``--epochs N``: every model trains exactly N epochs, no early stopping, one process per
-  side (ours: JAX, NumPy windows, the threads of one ``reproduce`` worker: cores / jobs).
-  Measures the speed of an epoch; the headline is the
-  geometric mean of the per-model ratios of the time per epoch after the first.
+  side. Measures the speed of an epoch; ours (JAX, NumPy windows) is measured in the two ways
+  ``ridership reproduce`` trains: a model alone (``--only NAME``: every core, as the recipe
+  has) and as one of the runs the full command trains at once (one thread each, one run
+  per core). The headline is the geometric mean over the models of
+  the ratios of the time per epoch after the first, for the model alone; the line before
+  it gives the same for one thread.
   ``--repeat R`` runs R rounds, the sides alternating, and takes each model's median ratio:
   on a noisy 2-core machine one round's ratios move by a third between runs.
 - no ``--epochs``: to convergence with the chapter's protocol, every experiment of the
@@ -163,12 +166,16 @@ def recipe_worker(names: list[str], seeds: list[int], out: Path) -> None:
             print(f"recipe {name}-seed{seed}: {mae:,.0f} in {time.perf_counter() - tick:.1f} s", file=sys.stderr, flush=True)
 
 
-def epochs_worker(side: str, names: list[str], epochs: int) -> None:
-    """Exactly ``epochs`` epochs per model; one JSON line per model on stdout."""
-    if side == "ours":  # as a worker of `ridership reproduce` with its defaults: one run per core, one thread each
+def epochs_worker(side: str, names: list[str], epochs: int, threads: int | None = None) -> None:
+    """Exactly ``epochs`` epochs per model; one JSON line per model on stdout.
+
+    Ours is set up as ``ridership reproduce`` sets up the process that trains: no thread cap
+    when it trains one run alone, ``threads=1`` as each of the runs it trains at once.
+    """
+    if side == "ours":
         from ridership.parallel import worker_setup
 
-        worker_setup(threads=1)
+        worker_setup(threads=threads)
     import keras
 
     import ridership
@@ -185,43 +192,69 @@ def epochs_worker(side: str, names: list[str], epochs: int) -> None:
         result = ridership.fit_and_evaluate(ridership.MODELS[name], data["train"], data["valid"], exp.learning_rate,
                                             epochs=epochs, patience=None, callbacks=[timer])
         print(json.dumps({"name": name, "seconds": time.perf_counter() - tick, "mae": result.mae,
-                          "epoch_ms": timer.steady_ms, "first_epoch_s": timer.times[0]}), flush=True)
+                          "epoch_ms": timer.steady_ms, "first_epoch_s": timer.times[0],
+                          "compute_threads": _compute_threads()}), flush=True)
+
+
+def _compute_threads() -> int | None:
+    """Threads in JAX's CPU compute pool (Linux names them in /proc); None elsewhere or on TensorFlow."""
+    names = [p.read_text() for p in Path("/proc/self/task").glob("*/comm")] if sys.platform == "linux" else []
+    return sum(n.startswith("tf_XLAEigen") for n in names) or None
 
 
 # --- the two modes ---------------------------------------------------------------------------
 
-def per_epoch(names: list[str], epochs: int, repeat: int = 1) -> None:
-    """Both sides ``repeat`` times, alternating (recipe, ours, recipe, ours, ...).
+OURS_WAYS = {  # label -> thread cap of the worker (None: JAX's default, one thread per core)
+    "alone": None,
+    "one thread": 1,
+}
 
-    Each round's ratio pairs the two sides measured minutes apart, so a slow spell of the
+
+def per_epoch(names: list[str], epochs: int, repeat: int = 1) -> None:
+    """The recipe and both ways of ours, ``repeat`` times, alternating (recipe, ours alone, ours one thread, recipe, ...).
+
+    Each round's ratio pairs the sides measured minutes apart, so a slow spell of the
     machine shows as a spread between rounds rather than as one side's luck; the headline
     uses each model's median ratio over the rounds.
     """
     print(f"{len(names)} model(s), {epochs} epochs each, {repeat} round(s); recipe = TensorFlow + tf.data "
-          f"windows, ours = JAX + NumPy windows")
-    rounds, memory = [], {}
+          f"windows, default threads; ours = JAX + NumPy windows")
+    sides = {"recipe": ("recipe", None), **{way: ("ours", cap) for way, cap in OURS_WAYS.items()}}
+    rounds, memory, seconds = [], {}, {side: 0.0 for side in sides}
     for _ in range(repeat):
         results = {}
-        for side in ("recipe", "ours"):
-            env = {**os.environ, "KERAS_BACKEND": "tensorflow" if side == "recipe" else "jax",
+        for side, (worker, cap) in sides.items():
+            env = {**os.environ, "KERAS_BACKEND": "tensorflow" if worker == "recipe" else "jax",
                    "TF_CPP_MIN_LOG_LEVEL": "2"}
-            cmd = [sys.executable, __file__, "--worker", side, "--only", ",".join(names), "--epochs", str(epochs)]
+            cmd = [sys.executable, __file__, "--worker", worker, "--only", ",".join(names), "--epochs", str(epochs)]
+            cmd += [] if cap is None else ["--threads", str(cap)]
             _, sampled, out = run_measured(cmd, env)
             if side not in memory or sampled.peak_pss > memory[side].peak_pss:
                 memory[side] = sampled
             results[side] = {r["name"]: r for r in map(json.loads, (l for l in out.splitlines() if l.startswith("{")))}
+            seconds[side] += sum(results[side][n]["seconds"] for n in names)
         rounds.append(results)
-    if repeat == 1:
-        _per_epoch_table(names, rounds[0])
-    else:
-        _per_epoch_rounds(names, rounds)
+    headline = {}
+    for way, cap in OURS_WAYS.items():
+        pool = {r[way][n]["compute_threads"] for r in rounds for n in names}
+        print(f"\nours {way} (JAX compute threads: {', '.join(map(str, sorted(pool, key=str)))}): "
+              + ("no cap, one thread per core, as `ridership reproduce --only NAME` trains one model (and Keras on "
+                 "JAX does in your own code)" if cap is None else
+                 f"capped at {cap}, as each of the runs the full `ridership reproduce` trains at once (one per core)"))
+        paired = [{"recipe": r["recipe"], "ours": r[way]} for r in rounds]
+        if repeat == 1:
+            _per_epoch_table(names, paired[0])
+        else:
+            _per_epoch_rounds(names, paired)
+        headline[way] = geo([statistics.median(r["recipe"][n]["epoch_ms"] / r[way][n]["epoch_ms"] for r in rounds)
+                             for n in names])
+    print()
     _print_memory(memory)
-    recipe_s = sum(r["recipe"][n]["seconds"] for r in rounds for n in names)
-    ours_s = sum(r["ours"][n]["seconds"] for r in rounds for n in names)
-    print(f"wall-clock ratio (windows, compiling, {epochs} epochs): {recipe_s / ours_s:.2f}x")
-    ratios = [statistics.median(r["recipe"][n]["epoch_ms"] / r["ours"][n]["epoch_ms"] for r in rounds)
-              for n in names]
-    print(f"speedup: {geo(ratios):.2f}x")
+    for way in OURS_WAYS:
+        print(f"wall-clock ratio, ours {way} (windows, compiling, {epochs} epochs): "
+              f"{seconds['recipe'] / seconds[way]:.2f}x")
+    print(f"speedup, ours one thread: {headline['one thread']:.2f}x")
+    print(f"speedup: {headline['alone']:.2f}x")
 
 
 def _per_epoch_table(names: list[str], results: dict) -> None:
@@ -247,9 +280,9 @@ def _per_epoch_rounds(names: list[str], rounds: list[dict]) -> None:
 
 
 def _print_memory(memory: dict) -> None:
-    r, o = memory["recipe"], memory["ours"]
-    print(f"peak memory (process tree): recipe RSS {r.peak_rss:,.0f} MB / PSS {r.peak_pss:,.0f} MB; "
-          f"ours RSS {o.peak_rss:,.0f} MB / PSS {o.peak_pss:,.0f} MB")
+    print("peak memory (process tree): " + "; ".join(
+        f"{'' if side in ('recipe', 'ours') else 'ours '}{side} RSS {m.peak_rss:,.0f} MB / PSS {m.peak_pss:,.0f} MB"
+        for side, m in memory.items()))
 
 
 def convergence(names: list[str], out: Path, recipe_seeds: int, redo: str | None, extra: list[str],
@@ -340,6 +373,7 @@ def main(argv=None) -> None:
     parser.add_argument("--ours-args", default="", help="extra arguments for `ridership reproduce` (e.g. '--jobs 1')")
     parser.add_argument("--recipe-only", action="store_true", help="run (or resume) only the recipe's side")
     parser.add_argument("--worker", choices=("recipe", "ours"), help=argparse.SUPPRESS)
+    parser.add_argument("--threads", type=int, help=argparse.SUPPRESS)  # ours' thread cap in a per-epoch worker
     args = parser.parse_args(argv)
     if args.repeat < 1 or (args.repeat > 1 and not args.epochs):
         parser.error(f"--repeat {args.repeat}: give at least 1, and more than 1 only with --epochs (per-epoch mode)")
@@ -356,7 +390,7 @@ def main(argv=None) -> None:
     if unknown:
         sys.exit(f"unknown experiment(s): {', '.join(unknown)}; choose from {', '.join(default)}")
     if args.worker and args.epochs:
-        epochs_worker(args.worker, names, args.epochs)
+        epochs_worker(args.worker, names, args.epochs, args.threads)
     elif args.worker:
         recipe_worker(names, list(range(FIRST_SEED, FIRST_SEED + args.recipe_seeds)), Path(args.out) / "recipe")
     elif args.epochs:
