@@ -122,6 +122,24 @@ def _save(path: Path, record: dict) -> None:
     os.replace(tmp, path)
 
 
+THREAD_VARS = ("NPROC", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")  # what limit_threads sets
+THREAD_FLAGS = ("--xla_cpu_multi_thread_eigen=", "intra_op_parallelism_threads=")
+
+
+def child_env(**extra: str) -> dict:
+    """This environment without the thread caps ``ridership.parallel.limit_threads`` sets, plus ``extra``.
+
+    Each side must start from its own defaults: a cap inherited from the caller (a shell,
+    or a test process that ran ``reproduce`` with several jobs) would otherwise hold the
+    recipe and "ours alone" to one thread without saying so.
+    """
+    env = {k: v for k, v in os.environ.items() if k not in THREAD_VARS}
+    flags = [f for f in env.get("XLA_FLAGS", "").split() if not f.startswith(THREAD_FLAGS)]
+    env.pop("XLA_FLAGS", None)
+    env.update({"XLA_FLAGS": " ".join(flags)} if flags else {}, **extra)
+    return env
+
+
 def geo(xs) -> float:
     xs = list(xs)
     return math.exp(sum(map(math.log, xs)) / len(xs))
@@ -224,8 +242,7 @@ def per_epoch(names: list[str], epochs: int, repeat: int = 1) -> None:
     for _ in range(repeat):
         results = {}
         for side, (worker, cap) in sides.items():
-            env = {**os.environ, "KERAS_BACKEND": "tensorflow" if worker == "recipe" else "jax",
-                   "TF_CPP_MIN_LOG_LEVEL": "2"}
+            env = child_env(KERAS_BACKEND="tensorflow" if worker == "recipe" else "jax", TF_CPP_MIN_LOG_LEVEL="2")
             cmd = [sys.executable, __file__, "--worker", worker, "--only", ",".join(names), "--epochs", str(epochs)]
             cmd += [] if cap is None else ["--threads", str(cap)]
             _, sampled, out = run_measured(cmd, env)
@@ -295,7 +312,7 @@ def convergence(names: list[str], out: Path, recipe_seeds: int, redo: str | None
     memory = {}
 
     # The recipe, resumable: one JSON per finished experiment and seed.
-    env = {**os.environ, **RECIPE_ENV, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    env = child_env(**RECIPE_ENV, TF_CPP_MIN_LOG_LEVEL="2")
     cmd = [sys.executable, __file__, "--worker", "recipe", "--only", ",".join(names), "--out", str(out),
            "--recipe-seeds", str(recipe_seeds)]
     _, memory["recipe"], _ = run_measured(cmd, env, log=out / "recipe.log")
@@ -321,7 +338,7 @@ def convergence(names: list[str], out: Path, recipe_seeds: int, redo: str | None
         shutil.rmtree(out / "ours", ignore_errors=True)
         cmd = [sys.executable, "-m", "ridership", "reproduce", "--out", str(out / "ours"), "--only", ",".join(names),
                *extra]
-        env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
+        env = {k: v for k, v in child_env().items() if k != "KERAS_BACKEND"}
         seconds, memory["ours"], _ = run_measured(cmd, env, log=out / "ours.log")
         runs = {}
         for path in (out / "ours" / "runs").glob("*.json"):

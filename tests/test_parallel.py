@@ -87,10 +87,13 @@ def test_speed_benchmark_runs_both_sides(tmp_path):
 
     Ours is measured twice per round: alone (no cap: JAX's pool has one thread per core, as
     `ridership reproduce --only NAME` trains) and capped at one thread (a run of the full command).
+    Thread caps in the caller's environment (as `limit_threads` leaves in a process that ran
+    `reproduce` with several jobs) must not reach the sides.
     """
     from ridership.parallel import cores
 
-    env = _env_with_root()
+    env = {**_env_with_root(), "NPROC": "1", "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1",
+           "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"}
     done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "speed.py"), "--only", "linear", "--epochs", "2",
                            "--repeat", "2"], capture_output=True, text=True, timeout=600, env=env)
     assert done.returncode == 0, done.stderr[-2000:]
