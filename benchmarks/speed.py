@@ -133,11 +133,9 @@ def child_env(**extra: str) -> dict:
     or a test process that ran ``reproduce`` with several jobs) would otherwise hold the
     recipe and "ours alone" to one thread without saying so.
     """
-    env = {k: v for k, v in os.environ.items() if k not in THREAD_VARS}
-    flags = [f for f in env.get("XLA_FLAGS", "").split() if not f.startswith(THREAD_FLAGS)]
-    env.pop("XLA_FLAGS", None)
-    env.update({"XLA_FLAGS": " ".join(flags)} if flags else {}, **extra)
-    return env
+    env = {k: v for k, v in os.environ.items() if k not in (*THREAD_VARS, "XLA_FLAGS")}
+    flags = [f for f in os.environ.get("XLA_FLAGS", "").split() if not f.startswith(THREAD_FLAGS)]
+    return {**env, **({"XLA_FLAGS": " ".join(flags)} if flags else {}), **extra}
 
 
 def geo(xs) -> float:
@@ -229,7 +227,8 @@ OURS_WAYS = {  # label -> thread cap of the worker (None: JAX's default, one thr
 
 
 def per_epoch(names: list[str], epochs: int, repeat: int = 1) -> None:
-    """The recipe and both ways of ours, ``repeat`` times, alternating (recipe, ours alone, ours one thread, recipe, ...).
+    """The recipe and both ways of ours, ``repeat`` times, alternating (recipe, ours alone,
+    ours one thread, recipe, ...).
 
     Each round's ratio pairs the sides measured minutes apart, so a slow spell of the
     machine shows as a spread between rounds rather than as one side's luck; the headline
@@ -246,8 +245,9 @@ def per_epoch(names: list[str], epochs: int, repeat: int = 1) -> None:
             cmd = [sys.executable, __file__, "--worker", worker, "--only", ",".join(names), "--epochs", str(epochs)]
             cmd += [] if cap is None else ["--threads", str(cap)]
             _, sampled, out = run_measured(cmd, env)
-            if side not in memory or sampled.peak_pss > memory[side].peak_pss:
-                memory[side] = sampled
+            label = side if worker == "recipe" else f"ours {side}"
+            if label not in memory or sampled.peak_pss > memory[label].peak_pss:
+                memory[label] = sampled
             results[side] = {r["name"]: r for r in map(json.loads, (l for l in out.splitlines() if l.startswith("{")))}
             seconds[side] += sum(results[side][n]["seconds"] for n in names)
         rounds.append(results)
@@ -298,8 +298,7 @@ def _per_epoch_rounds(names: list[str], rounds: list[dict]) -> None:
 
 def _print_memory(memory: dict) -> None:
     print("peak memory (process tree): " + "; ".join(
-        f"{'' if side in ('recipe', 'ours') else 'ours '}{side} RSS {m.peak_rss:,.0f} MB / PSS {m.peak_pss:,.0f} MB"
-        for side, m in memory.items()))
+        f"{side} RSS {m.peak_rss:,.0f} MB / PSS {m.peak_pss:,.0f} MB" for side, m in memory.items()))
 
 
 def convergence(names: list[str], out: Path, recipe_seeds: int, redo: str | None, extra: list[str],
