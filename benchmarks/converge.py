@@ -26,7 +26,7 @@ def main(names: list[str]) -> None:
         timer = EpochTimer()
         tick = time.perf_counter()
         result = ridership.fit_and_evaluate(ridership.MODELS[name], data["train"], data["valid"], exp.learning_rate,
-                                            callbacks=[timer])
+                                            callbacks=[timer], shuffle=exp.shuffle)
         seconds = time.perf_counter() - tick
         per_epoch = timer.steady_ms
         best = ridership.training.best_epoch(result.history)

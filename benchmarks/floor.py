@@ -65,7 +65,7 @@ def epoch_ms(name: str, epochs: int) -> float:
     data = make_data(exp.data, ridership.load_ridership())
     timer = EpochTimer()
     ridership.fit_and_evaluate(ridership.MODELS[name], data["train"], data["valid"], exp.learning_rate,
-                               epochs=epochs, patience=None, callbacks=[timer])
+                               epochs=epochs, patience=None, callbacks=[timer], shuffle=exp.shuffle)
     return timer.steady_ms
 
 

@@ -206,7 +206,7 @@ def epochs_worker(side: str, names: list[str], epochs: int, threads: int | None 
         data = make_data(exp.data, df, fast=side == "ours")
         timer = EpochTimer()
         result = ridership.fit_and_evaluate(ridership.MODELS[name], data["train"], data["valid"], exp.learning_rate,
-                                            epochs=epochs, patience=None, callbacks=[timer])
+                                            epochs=epochs, patience=None, callbacks=[timer], shuffle=exp.shuffle)
         print(json.dumps({"name": name, "seconds": time.perf_counter() - tick, "mae": result.mae,
                           "epoch_ms": timer.steady_ms, "first_epoch_s": timer.times[0],
                           "compute_threads": _compute_threads()}), flush=True)

@@ -8,6 +8,7 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter quiet
 
+from .batches import BufferShuffled  # noqa: E402
 from .data import load_ridership, multivariate_frame, period, read_ridership, split  # noqa: E402
 from .errors import RidershipError  # noqa: E402
 from .experiments import EXPERIMENTS, make_data, versus_book  # noqa: E402
@@ -39,7 +40,7 @@ __all__ = [
     "RidershipError", "load_ridership", "read_ridership", "split", "period", "multivariate_frame",
     "naive_forecast", "naive_errors", "sarima_forecast", "sarima_backtest",
     "window_arrays", "ahead_arrays", "seq2seq_arrays", "timeseries_dataset", "ahead_dataset",
-    "to_windows", "to_seq2seq_dataset", "MODELS", "build_model", "EXPERIMENTS", "make_data",
+    "to_windows", "to_seq2seq_dataset", "BufferShuffled", "MODELS", "build_model", "EXPERIMENTS", "make_data",
     "LNSimpleRNNCell", "StepLoopRNN", "GatedActivationUnit", "fit_and_evaluate", "evaluate_mae", "FitResult",
     "iterative_forecast", "direct_forecast", "horizon_mae", "versus_book", "quick_mode",
 ]

@@ -13,6 +13,9 @@ from .models import MODELS
 
 #: What each kind of data feeds: the series, how it is cut, and its target.
 DATA_KINDS = ("univar", "mulvar", "multask", "ahead", "seq2seq", "longer", "downsampled")
+#: Kinds the chapter cuts with tf.data and shuffles through a 256-window buffer in time order;
+#: the others come from ``timeseries_dataset_from_array``, whose shuffle spans the whole set.
+BUFFERED_KINDS = ("seq2seq", "longer", "downsampled")
 
 
 @dataclass(frozen=True)
@@ -21,6 +24,11 @@ class Experiment:
     data: str
     learning_rate: float
     book_mae: float | None = None  # the book's published validation MAE, for comparison only
+
+    @property
+    def shuffle(self) -> bool | str:
+        """How ``fit_and_evaluate`` orders this experiment's training windows, as the chapter does."""
+        return "buffer" if self.data in BUFFERED_KINDS else True
 
 
 EXPERIMENTS = {e.name: e for e in [

@@ -104,7 +104,7 @@ def run_model(name: str, data: dict, seed: int, epochs: int, verbose: int, model
     exp = get_experiment(name)
     tick = time.perf_counter()
     result = fit_and_evaluate(MODELS[name], data["train"], data["valid"], exp.learning_rate, epochs=epochs,
-                              seed=seed, verbose=verbose)
+                              seed=seed, verbose=verbose, shuffle=exp.shuffle)
     seconds = time.perf_counter() - tick
     model = result.history.model
     detail = {}

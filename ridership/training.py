@@ -9,7 +9,9 @@ from typing import Callable, NamedTuple
 import keras
 import numpy as np
 
+from .batches import BufferShuffled
 from .data import SCALE
+from .errors import RidershipError
 
 MAX_EPOCHS = 500
 PATIENCE = 50
@@ -61,15 +63,31 @@ def output_maes(model: keras.Model, data) -> list[float]:
     return [float(v) for v in np.abs(pred - Y).mean(axis=0) * SCALE]
 
 
+SHUFFLES = (True, False, "buffer")
+
+
+def _train_args(data, batch_size: int, shuffle: bool | str, seed: int | None) -> dict:
+    """``fit`` arguments for the training windows in the requested order."""
+    if shuffle not in SHUFFLES:
+        raise RidershipError(f"shuffle must be True, False or 'buffer'; got {shuffle!r}.")
+    if shuffle == "buffer" and isinstance(data, tuple):
+        return {"x": BufferShuffled(*data, batch_size=batch_size, seed=seed)}
+    return _fit_args(data, batch_size, shuffle=bool(shuffle))
+
+
 def fit_and_evaluate(model: keras.Model | Callable[[], keras.Model], train_set, valid_set, learning_rate: float,
                      epochs: int = MAX_EPOCHS, patience: int | None = PATIENCE, seed: int | None = 42,
-                     verbose: int | str = 0, batch_size: int = BATCH_SIZE, callbacks=(), **compile_kwargs) -> FitResult:
+                     verbose: int | str = 0, batch_size: int = BATCH_SIZE, callbacks=(), shuffle: bool | str = True,
+                     **compile_kwargs) -> FitResult:
     """Train until the validation MAE stops improving for ``patience`` epochs; keep the best weights.
 
     ``model`` is a model or a builder: pass a builder (e.g. ``ridership.models.univar``)
     to have the seed cover the initial weights too, so that the same seed gives the
     same MAE. ``train_set``/``valid_set`` are datasets or NumPy ``(X, Y)`` pairs.
-    ``patience=None`` trains exactly ``epochs`` epochs. Extra keyword arguments go
+    ``patience=None`` trains exactly ``epochs`` epochs. ``shuffle=True`` shuffles NumPy
+    windows fully every epoch; ``"buffer"`` keeps the order of the chapter's ``tf.data``
+    windows (time order through a 256-window shuffle buffer, ``BufferShuffled``), which
+    the sequence-to-sequence experiments use. Extra keyword arguments go
     to ``compile`` (``jit_compile``, ``steps_per_execution``). In quick mode
     (``RIDERSHIP_QUICK=1``) at most ``QUICK_EPOCHS`` epochs are trained.
     """
@@ -83,7 +101,7 @@ def fit_and_evaluate(model: keras.Model | Callable[[], keras.Model], train_set, 
     callbacks = list(callbacks)
     if patience is not None:
         callbacks.append(keras.callbacks.EarlyStopping(monitor="val_mae", patience=patience, restore_best_weights=True))
-    history = model.fit(**_fit_args(train_set, batch_size, shuffle=True), validation_data=valid_set,
+    history = model.fit(**_train_args(train_set, batch_size, shuffle, seed), validation_data=valid_set,
                         epochs=epochs, callbacks=callbacks, verbose=verbose)
     return FitResult(evaluate_mae(model, valid_set, batch_size), history)
 

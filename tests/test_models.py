@@ -33,7 +33,8 @@ def trained(data, tmp_path_factory):
     for name, experiment in EXPERIMENTS.items():
         train = tuple(a[:N_TRAIN] for a in data[experiment.data]["train"])
         result = ridership.fit_and_evaluate(MODELS[name], train, data[experiment.data]["valid"],
-                                            experiment.learning_rate, epochs=2, patience=None)
+                                            experiment.learning_rate, epochs=2, patience=None,
+                                            shuffle=experiment.shuffle)
         model = result.history.model
         X = data[experiment.data]["valid"][0][:8]
         path = folder / f"{name}.keras"
