@@ -71,7 +71,8 @@ def _train_args(data, batch_size: int, shuffle: bool | str, seed: int | None) ->
     if shuffle not in SHUFFLES:
         raise RidershipError(f"shuffle must be True, False or 'buffer'; got {shuffle!r}.")
     if shuffle == "buffer" and isinstance(data, tuple):
-        return {"x": BufferShuffled(*data, batch_size=batch_size, seed=seed)}
+        # shuffle=False: fit would otherwise permute a PyDataset's batches, undoing the time order
+        return {"x": BufferShuffled(*data, batch_size=batch_size, seed=seed), "shuffle": False}
     return _fit_args(data, batch_size, shuffle=bool(shuffle))
 
 

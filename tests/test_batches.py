@@ -93,3 +93,21 @@ def test_fit_with_buffer_is_seeded_and_differs_from_a_full_shuffle(df):
     assert buffered != mae(True)
     with pytest.raises(ridership.RidershipError, match="shuffle must be True, False or 'buffer'"):
         mae("window")
+
+
+def test_fit_sees_the_buffered_batches_in_their_order(df, monkeypatch):
+    """Keras permutes a PyDataset's batches under fit(shuffle=True); the buffer order must reach the model intact."""
+    from ridership.experiments import make_data
+
+    data = make_data("seq2seq", df)
+    train = tuple(a[:320] for a in data["train"])
+    served, getitem = [], BufferShuffled.__getitem__
+
+    def record(self, index):
+        served.append(index)
+        return getitem(self, index)
+
+    monkeypatch.setattr(BufferShuffled, "__getitem__", record)
+    ridership.fit_and_evaluate(MODELS["seq2seq"], train, data["valid"], 0.1, epochs=2, patience=None, shuffle="buffer")
+    # 320 windows: batches 0 to 9, in order, each epoch (Keras may peek at the first ones before training)
+    assert served[-20:] == list(range(10)) * 2

@@ -155,3 +155,36 @@ def test_spread_benchmark_reads_the_runs_kept_in_the_repository():
     assert done.returncode == 0, done.stderr[-2000:]
     rows = {line.split()[0] for line in done.stdout.splitlines()[1:] if not line.startswith(("our ", "ranges "))}
     assert names and rows == names
+
+
+def test_order_benchmark_trains_each_order_and_compares_them(tmp_path):
+    """benchmarks/order.py: the chapter's tf.data order trains (one epoch here); saved runs are reused."""
+    out = tmp_path / "order"
+    for order, maes in (("buffer", (100.0, 110.0, 117.0)), ("full", (200.0, 210.0, 220.0))):
+        for seed, mae in zip((42, 43, 44), maes):
+            path = out / order / f"seq2seq-seed{seed}.json"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps({"valid_mae": mae, "epochs": 9, "seconds": 1.0}))
+    (out / "dataset").mkdir()
+    for seed in (43, 44):  # seed 42 of the tf.data order is the one run left to train
+        (out / "dataset" / f"seq2seq-seed{seed}.json").write_text(json.dumps({"valid_mae": 300.0 + seed, "epochs": 9,
+                                                                              "seconds": 1.0}))
+    recipe = tmp_path / "recipe"
+    recipe.mkdir()
+    for seed, mae in ((42, 105.0), (43, 115.0), (44, 118.0)):
+        (recipe / f"seq2seq-seed{seed}.json").write_text(json.dumps({"name": "seq2seq", "seed": seed, "mae": mae}))
+    script = str(ROOT / "benchmarks" / "order.py")
+    done = subprocess.run([sys.executable, script, "--only", "seq2seq", "--seeds", "3", "--epochs", "1",
+                           "--recipe", str(recipe), "--out", str(out)],
+                          capture_output=True, text=True, timeout=600, env=_env_with_root())
+    assert done.returncode == 0, done.stderr[-2000:]
+    trained = json.loads((out / "dataset" / "seq2seq-seed42.json").read_text())
+    assert trained["order"] == "dataset" and trained["epochs"] == 1 and 1_000 < trained["valid_mae"] < 1e6
+    rows = {line.split()[0]: line.split() for line in done.stdout.splitlines()[2:] if " vs " not in line}
+    assert rows["recipe"][1:5] == ["3", "105", "115", "118"]
+    assert rows["buffer"][1:6] == ["3", "100", "110", "117", "0.700"]  # interleaved with the recipe's
+    assert rows["full"][5] == "0.100"  # every run above the recipe's: the smallest p 3 against 3 allows
+    assert "buffer vs full: p = 0.100" in done.stdout
+    wrong = subprocess.run([sys.executable, script, "--only", "univar", "--out", str(out)],
+                           capture_output=True, text=True, timeout=120, env=_env_with_root())
+    assert wrong.returncode != 0 and "sequence-to-sequence" in wrong.stderr and "seq2seq" in wrong.stderr
