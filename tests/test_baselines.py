@@ -1,5 +1,9 @@
 """The naive and SARIMA baselines against the book's published figures (golden tests)."""
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -93,3 +97,17 @@ def test_cli_baselines(data_path, capsys):
     assert main(["baselines", "--data", str(data_path), "--refit", "weekly", "-q"]) == 0
     out = capsys.readouterr().out
     assert "43,915.6" in out and "42,143.3" in out and "SARIMA" in out
+
+
+def test_warm_start_benchmark_compares_both_starts(data_path):
+    """benchmarks/warm_start.py on a few days: both ways run; the first warm fit has no day before."""
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, str(root / "benchmarks" / "warm_start.py"), "--data", str(data_path),
+                           "--end", "2019-07-02"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stdout.splitlines()
+    assert "32 fits each way" in lines[0]
+    assert lines[2].startswith("fresh") and lines[3].startswith("warm")
+    quarter = [line.split() for line in lines if line.startswith("  2019-07-01")]
+    assert len(quarter) == 1
+    assert lines[-1].startswith("speedup: ") and lines[-1].endswith("x")
