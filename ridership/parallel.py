@@ -57,20 +57,37 @@ def _glibc():
         return None
 
 
-_M_ARENA_MAX = -8  # glibc's mallopt parameter number
+# glibc's mallopt parameter numbers
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD, _M_ARENA_MAX = -1, -3, -8
+#: Where glibc's own sliding thresholds stop (32 MB for mmap, twice that for trimming), fixed there.
+MMAP_THRESHOLD = 32 * 2**20
+TRIM_THRESHOLD = 2 * MMAP_THRESHOLD
 
 
-def limit_malloc_arenas(arenas: int = 4) -> None:
-    """Cap glibc's malloc arenas (by default up to 8 per core, each keeping its own free heap).
+def tune_malloc(arenas: int = 4) -> None:
+    """Fewer malloc arenas, and fixed thresholds so a training step's buffers are reused.
 
-    Measured on 2 cores (six models, two at a time): 4 arenas took 80 MB less at the peak
-    than glibc's default and no longer; 2 took 110 MB less but 23 % longer (threads queue
-    for the arena locks). Applies to arenas created from now on: call it before the
-    backend starts its threads.
+    Arenas: glibc makes up to 8 per core, each keeping its own free heap. Measured on 2
+    cores (six models, two at a time): 4 arenas took 80 MB less at the peak than the default
+    and no longer; 2 took 110 MB less but 23 % longer (threads queue for the arena locks).
+
+    Thresholds: glibc maps blocks above its mmap threshold afresh on every allocation and
+    hands the top of a heap back to the system once more than its trim threshold is free;
+    both thresholds slide with what the process has freed so far, and in most trainings
+    some of each step's buffers landed on the wrong side and were faulted in again step
+    after step. ``python benchmarks/malloc.py`` (gru as one run of ``reproduce`` does it,
+    eight rounds, 2026-11-29): sliding, 6 of 8 runs over a million page faults (two over
+    seven million, 62 and 65 s), mean 53.4 s; fixed, at most 55,000 faults, mean 47.5 s,
+    worst 50.4 s; the same MAE. Fixed thresholds stop the sliding; ``trim_heap`` hands
+    memory back at the points we choose instead.
+
+    Applies to arenas created from now on: call it before the backend starts its threads.
     """
     libc = _glibc()
     if libc is not None:
         libc.mallopt(_M_ARENA_MAX, arenas)
+        libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)
+        libc.mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD)
 
 
 def release_memory() -> None:
@@ -82,17 +99,25 @@ def release_memory() -> None:
     if "jax" in sys.modules:
         sys.modules["jax"].clear_caches()
     gc.collect()
+    trim_heap()
+
+
+def trim_heap() -> bool:
+    """Hand the heap malloc holds free back to the system (glibc only); True if it did.
+
+    With ``tune_malloc``'s thresholds glibc keeps up to 64 MB free at the top of a heap for
+    reuse; what XLA's compiler leaves free would otherwise stay with the process for good.
+    """
     libc = _glibc()
-    if libc is not None:
-        libc.malloc_trim(0)
+    return bool(libc is not None and libc.malloc_trim(0))
 
 
 def worker_setup(threads: int | None = 1) -> None:
-    """Prepare a process that trains on NumPy windows: thread cap (if given), fewer malloc
-    arenas, no TensorFlow on JAX."""
+    """Prepare a process that trains on NumPy windows: thread cap (if given), malloc tuned
+    (``tune_malloc``), no TensorFlow on JAX."""
     if threads is not None:
         limit_threads(threads)
-    limit_malloc_arenas()
+    tune_malloc()
     without_tensorflow()
 
 

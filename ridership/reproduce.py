@@ -99,12 +99,12 @@ def run_model(name: str, data: dict, seed: int, epochs: int, verbose: int, model
 
     from .forecasting import horizon_mae
     from .models import MODELS
-    from .training import epochs_run, evaluate_mae, fit_and_evaluate, output_maes
+    from .training import HeapTrim, epochs_run, evaluate_mae, fit_and_evaluate, output_maes
 
     exp = get_experiment(name)
     tick = time.perf_counter()
     result = fit_and_evaluate(MODELS[name], data["train"], data["valid"], exp.learning_rate, epochs=epochs,
-                              seed=seed, verbose=verbose, shuffle=exp.shuffle)
+                              seed=seed, verbose=verbose, shuffle=exp.shuffle, callbacks=[HeapTrim()])
     seconds = time.perf_counter() - tick
     model = result.history.model
     detail = {}

@@ -8,6 +8,7 @@ import textwrap
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from ridership.reproduce import reproduce
 
@@ -72,6 +73,47 @@ def test_jax_worker_trains_on_one_thread_and_saves_without_tensorflow(tmp_path, 
     assert done.returncode == 0, done.stderr[-2000:]
     assert json.loads(done.stdout.strip().splitlines()[-1]) == {"backend": "jax", "tensorflow": False, "pool": 1}
     assert (tmp_path / "m.keras").is_file()
+
+
+MALLOC_PROBE = textwrap.dedent("""
+    import ctypes, importlib.util, json, sys
+    # parallel.py alone (standard library only): the package's imports would move glibc's thresholds first
+    spec = importlib.util.spec_from_file_location("parallel", sys.argv[1])
+    parallel = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(parallel)
+    libc = parallel._glibc()
+    if libc is None or not hasattr(libc, "mallinfo2"):
+        print(json.dumps(None))
+        sys.exit()
+    class Info(ctypes.Structure):
+        _fields_ = [(name, ctypes.c_size_t) for name in
+                    ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks",
+                     "keepcost")]
+    libc.mallinfo2.restype = Info
+    libc.malloc.restype, libc.free.argtypes = ctypes.c_void_p, [ctypes.c_void_p]
+    if sys.argv[2] == "tuned":
+        parallel.tune_malloc()
+    mapped = libc.mallinfo2().hblks
+    block = libc.malloc(16 << 20)
+    mapped = libc.mallinfo2().hblks - mapped
+    libc.free(block)
+    print(json.dumps({"mapped": mapped, "kept": libc.mallinfo2().keepcost}))
+""")
+
+
+def test_tune_malloc_keeps_a_freed_16_mb_block_for_reuse():
+    """glibc by default maps a 16 MB block afresh and unmaps it when freed; tuned, it comes from the
+    heap and stays there free for the next allocation (what a training step's buffers need)."""
+    probe = {}
+    for side in ("default", "tuned"):
+        done = subprocess.run([sys.executable, "-c", MALLOC_PROBE, str(ROOT / "ridership" / "parallel.py"), side],
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr[-2000:]
+        probe[side] = json.loads(done.stdout)
+    if probe["default"] is None:
+        pytest.skip("not glibc 2.33 or newer")
+    assert probe["default"]["mapped"] == 1 and probe["default"]["kept"] < 16 << 20
+    assert probe["tuned"]["mapped"] == 0 and probe["tuned"]["kept"] >= 16 << 20
 
 
 def test_default_backend_is_jax_when_installed(tmp_path, data_path):
