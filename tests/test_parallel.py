@@ -116,6 +116,32 @@ def test_tune_malloc_keeps_a_freed_16_mb_block_for_reuse():
     assert probe["tuned"]["mapped"] == 0 and probe["tuned"]["kept"] >= 16 << 20
 
 
+def test_heap_trim_runs_once_after_the_first_epoch(monkeypatch, tmp_path, data_path):
+    from ridership import MODELS, fit_and_evaluate, make_data, parallel
+    from ridership.training import HeapTrim
+
+    calls = []
+    monkeypatch.setattr(parallel, "trim_heap", lambda: calls.append(1) or True)
+    data = make_data("univar", pd.read_pickle(_frame(tmp_path, data_path)))
+    fit_and_evaluate(MODELS["linear"], data["train"], data["valid"], 0.02, epochs=3, patience=None,
+                     callbacks=[HeapTrim()])
+    assert calls == [1]
+
+
+def test_malloc_benchmark_runs_both_sides(data_path):
+    """benchmarks/malloc.py, one round of linear: both sides run, the seed gives both the same MAE."""
+    if not sys.platform.startswith("linux"):
+        pytest.skip("glibc only")
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "malloc.py"), "--model", "linear", "--rounds", "1",
+                           "--data", str(data_path)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stdout.strip().splitlines()
+    assert [line.split()[2] for line in lines if line.startswith("round")] == ["sliding", "fixed"]
+    assert any(line.startswith("fixed ") and "runs over a million faults: 0 of 1" in line for line in lines)
+    assert "the same validation MAE in every run" in lines
+    assert lines[-1].startswith("speedup: ") and lines[-1].endswith("x")
+
+
 def test_default_backend_is_jax_when_installed(tmp_path, data_path):
     done = subprocess.run([sys.executable, "-m", "ridership", "reproduce", "--quick", "--only", "naive",
                            "--out", str(tmp_path / "r"), "--data", str(data_path)],
