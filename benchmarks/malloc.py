@@ -35,10 +35,7 @@ import json, resource, tempfile
 from ridership import parallel
 parallel.limit_threads(1)
 parallel.without_tensorflow()
-if {fixed}:
-    parallel.tune_malloc()
-else:
-    parallel._glibc().mallopt(parallel._M_ARENA_MAX, 4)  # the arenas alone, thresholds left sliding
+parallel.tune_malloc(fixed_thresholds={fixed})
 from ridership.reproduce import _setup, run_job
 _setup({data!r})
 settings = {{"out": tempfile.mkdtemp(), "mode": "full", "verbose": 0, "data_path": {data!r}, "sarima_workers": 1}}

@@ -64,7 +64,7 @@ MMAP_THRESHOLD = 32 * 2**20
 TRIM_THRESHOLD = 2 * MMAP_THRESHOLD
 
 
-def tune_malloc(arenas: int = 4) -> None:
+def tune_malloc(arenas: int = 4, fixed_thresholds: bool = True) -> None:
     """Fewer malloc arenas, and fixed thresholds so a training step's buffers are reused.
 
     Arenas: glibc makes up to 8 per core, each keeping its own free heap. Measured on 2
@@ -81,13 +81,15 @@ def tune_malloc(arenas: int = 4) -> None:
     worst 50.4 s; the same MAE. Fixed thresholds stop the sliding; ``trim_heap`` hands
     memory back at the points we choose instead.
 
-    Applies to arenas created from now on: call it before the backend starts its threads.
+    ``fixed_thresholds=False`` leaves them sliding (the benchmark's other side). Applies to
+    arenas created from now on: call it before the backend starts its threads.
     """
     libc = _glibc()
     if libc is not None:
         libc.mallopt(_M_ARENA_MAX, arenas)
-        libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)
-        libc.mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD)
+        if fixed_thresholds:
+            libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)
+            libc.mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD)
 
 
 def release_memory() -> None:
