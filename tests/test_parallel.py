@@ -256,3 +256,60 @@ def test_order_benchmark_trains_each_order_and_compares_them(tmp_path):
     wrong = subprocess.run([sys.executable, script, "--only", "univar", "--out", str(out)],
                            capture_output=True, text=True, timeout=120, env=_env_with_root())
     assert wrong.returncode != 0 and "sequence-to-sequence" in wrong.stderr and "seq2seq" in wrong.stderr
+
+
+def _floor_module():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("floor", ROOT / "benchmarks" / "floor.py")
+    floor = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(floor)
+    return floor
+
+
+def test_floor_counts_the_wavenets_work_as_its_layers_do():
+    """benchmarks/floor.py's hand count of one WaveNet window agrees with the built model's convolutions."""
+    import keras
+
+    from ridership import MODELS
+
+    floor = _floor_module()
+    forward, n_train, n_valid, shape = floor.models()["wavenet"]
+    per_step = 0
+    for layer in MODELS["wavenet"]().layers:
+        if isinstance(layer, keras.layers.Conv1D):
+            taps, inputs, filters = layer.kernel.shape
+            per_step += 2 * taps * inputs * filters + filters
+    assert forward == floor.LONG_SEQ_LENGTH * per_step
+    assert (n_train, n_valid) == (971, 26)  # the windows make_data("longer") gives the train and valid periods
+    assert shape == (32 * 112, 64, 32)
+
+
+def test_floor_benchmark_runs_and_refuses_unknown_models():
+    script = str(ROOT / "benchmarks" / "floor.py")
+    done = subprocess.run([sys.executable, script, "--only", "univar", "--epochs", "2", "--threads", "1"],
+                          capture_output=True, text=True, timeout=300, env=_env_with_root())
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stdout.strip().splitlines()
+    assert "threads: 1" in lines[0]
+    row = lines[-1].split()
+    assert row[0] == "univar" and row[3] == "32x32x32" and float(row[-2]) > 0
+    wrong = subprocess.run([sys.executable, script, "--only", "wavnet"],
+                           capture_output=True, text=True, timeout=120, env=_env_with_root())
+    assert wrong.returncode != 0 and "wavnet" in wrong.stderr and "wavenet" in wrong.stderr
+
+
+def test_conv_matmul_benchmark_computes_the_same_convolutions():
+    """benchmarks/conv_matmul.py: its matrix-product WaveNet starts from Conv1D's weights and gives its outputs."""
+    env = {**_env_with_root(), "KERAS_BACKEND": "jax"}
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "conv_matmul.py"), "--epochs", "1", "--rounds", "1",
+                           "--threads", "1"], capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stdout.strip().splitlines()
+    assert lines[0].startswith("wavenet, backend jax, threads: 1")
+    gap = next(line for line in lines if line.startswith("outputs before training"))
+    assert float(gap.split("max |difference| ")[1].split()[0]) < 1e-6
+    maes = next(line for line in lines if line.startswith("validation MAE after training"))
+    conv, matmul = (float(part.split()[-1].replace(",", "")) for part in maes.split(":")[1].split(", "))
+    assert abs(conv - matmul) <= 1e-3 * conv  # one epoch from the same weights: the same up to rounding
+    assert lines[-1].startswith("speedup: ") and lines[-1].endswith("x")
