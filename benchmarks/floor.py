@@ -89,16 +89,17 @@ def epoch_ms(name: str, epochs: int) -> float:
 
 
 def main(argv=None) -> None:
+    table = models()
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--epochs", type=int, default=8, help="epochs to time per model (the first is dropped)")
-    parser.add_argument("--only", default=",".join(models()), help="comma-separated models (default: all)")
+    parser.add_argument("--only", default=",".join(table), help="comma-separated models (default: all)")
     parser.add_argument("--threads", type=int, default=None,
                         help="compute threads for the products and the training (default: every core)")
     args = parser.parse_args(argv)
     names = [name.strip() for name in args.only.split(",") if name.strip()]
-    unknown = sorted(set(names) - set(models()))
+    unknown = sorted(set(names) - set(table))
     if unknown or not names:
-        parser.error(f"unknown model(s) {', '.join(unknown) or '(none given)'}; choose from {', '.join(models())}")
+        parser.error(f"unknown model(s) {', '.join(unknown) or '(none given)'}; choose from {', '.join(table)}")
 
     from threadpoolctl import threadpool_limits
 
@@ -115,7 +116,7 @@ def main(argv=None) -> None:
     print(f"{'model':8} {'MFLOP/epoch':>12} {'floor ms':>9} {'shape':>15} {'shape GFLOP/s':>14} "
           f"{'shape ms':>9} {'ours ms':>8} {'x floor':>8}")
     for name in names:
-        forward, n_train, n_valid, shape = models()[name]
+        forward, n_train, n_valid, shape = table[name]
         flop = 3 * forward * n_train + forward * n_valid
         rate = gflops(*shape)
         floor, shape_ms = 1000 * flop / (peak * 1e9), 1000 * flop / (rate * 1e9)
