@@ -1,18 +1,22 @@
 """Benchmark: the WaveNet with Keras's Conv1D against its causal convolutions as matrix products.
 
-A kernel-2 causal convolution with dilation d is ``x[t - d] @ W0 + x[t] @ W1``: two matrix
-products over the batch flattened to one long matrix, the first shifted d steps later.
-``ShiftedMatmulConv1D`` computes it that way (any other Conv1D falls back to Keras's). Each
-round trains the chapter's model both ways from the same initial weights (a builder seeded
-as ``fit_and_evaluate`` seeds it, then the same weights copied into the matrix-product
+A kernel-2 causal convolution with dilation d is ``x[t - d] @ W0 + x[t] @ W1``. Two forms:
+
+- ``--form fused`` (default): the package's ``CausalConvStack`` (``wavenet(fused=True)``, what
+  ``ridership reproduce`` trains): the whole stack channels first, so each convolution and
+  each of its gradients is one plain matrix product over every step of the batch;
+- ``--form products``: a probe kept for the record: each ``Conv1D`` layer on its own as two
+  matrix products over the batch flattened to one long matrix, the first shifted d steps
+  (``ShiftedMatmulConv1D``; any other Conv1D falls back to Keras's).
+
+Each round trains the chapter's model both ways from the same initial weights (a builder
+seeded as ``fit_and_evaluate`` seeds it, then the same weights copied into the matrix-product
 twin), on the chapter's windows in the chapter's order, for ``--epochs`` epochs after one of
 compiling; the two alternate. It prints each round, how far the two models' outputs differ
 before training, both validation MAEs after, the medians, and as its last line
 ``speedup: <ratio>x`` (Conv1D's median time per epoch over the matrix products').
 
-A probe of a lever, not a default: the package keeps the chapter's ``Conv1D``.
-
-    python benchmarks/conv_matmul.py [--model wavenet] [--epochs 10] [--rounds 3] [--threads 1]
+    python benchmarks/conv_matmul.py [--form fused|products] [--model wavenet] [--epochs 10] [--rounds 3] [--threads 1]
 
 Runs on JAX unless ``KERAS_BACKEND`` says otherwise.
 """
@@ -36,9 +40,13 @@ def main(argv=None) -> None:
     parser.add_argument("--epochs", type=int, default=10, help="timed epochs per run, after one of compiling")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=None, help="compute threads (default: every core)")
+    parser.add_argument("--form", choices=("fused", "products"), default="fused",
+                        help="fused: the package's CausalConvStack; products: each Conv1D as two matrix products")
     args = parser.parse_args(argv)
     if args.epochs < 1 or args.rounds < 1:
         parser.error("--epochs and --rounds must be at least 1")
+    if args.form == "fused" and args.model != "wavenet":
+        parser.error("--form fused is the WaveNet's (CausalConvStack); use --form products for full_wavenet")
 
     parallel.worker_setup(args.threads)  # as `ridership reproduce` sets up a run; before the backend starts
     import keras
@@ -57,10 +65,12 @@ def main(argv=None) -> None:
         return ridership.MODELS[args.model]()
 
     def matmul():
+        if args.form == "fused":
+            return ridership.models.wavenet(fused=True)  # built from the Conv1D model's initial weights
         return _as_matmul(conv(), layer_class)
 
     times, maes, outputs = {"Conv1D": [], "matmul": []}, {}, {}
-    print(f"{args.model}, backend {keras.backend.backend()}, threads: {args.threads or 'every core'}, "
+    print(f"{args.model}, backend {keras.backend.backend()}, threads: {args.threads or 'every core'}, form: {args.form}, "
           f"{args.epochs} epochs timed per run after 1 of compiling, {args.rounds} round(s)")
     for round_ in range(1, args.rounds + 1):
         for name, builder in (("Conv1D", conv), ("matmul", matmul)):

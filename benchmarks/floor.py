@@ -8,7 +8,8 @@ product (BLAS): on large matrices (the peak: every core given, vector units busy
 shape each model multiplies (the recurrent ones: a batch of 32 rows by 32 units at each time
 step, mostly call overhead; the WaveNet: a whole batch of 32 windows of 112 steps, 3,584 rows,
 by the 64 inputs of a kernel-2 convolution, into 32 filters). The floor is the work divided by
-the peak. Our time per epoch is measured in the same run (NumPy windows, on the backend Keras
+the peak. Our time per epoch is measured in the same run (NumPy windows, the model as
+``ridership reproduce`` builds it (the WaveNet as one ``CausalConvStack``), on the backend Keras
 is set to: run it with ``KERAS_BACKEND=jax``), after the first epoch.
 
 ``--threads 1`` gives the matrix products and the training one thread, as each run of
@@ -78,12 +79,13 @@ def gflops(rows: int, inner: int, columns: int, seconds_budget: float = 1.0) -> 
 def epoch_ms(name: str, epochs: int) -> float:
     import ridership
     from ridership.experiments import EXPERIMENTS, make_data
+    from ridership.reproduce import model_builder
     from ridership.training import EpochTimer
 
     exp = EXPERIMENTS[name]
     data = make_data(exp.data, ridership.load_ridership())
     timer = EpochTimer()
-    ridership.fit_and_evaluate(ridership.MODELS[name], data["train"], data["valid"], exp.learning_rate,
+    ridership.fit_and_evaluate(model_builder(name), data["train"], data["valid"], exp.learning_rate,
                                epochs=epochs, patience=None, callbacks=[timer], shuffle=exp.shuffle)
     return timer.steady_ms
 

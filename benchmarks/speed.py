@@ -196,6 +196,7 @@ def epochs_worker(side: str, names: list[str], epochs: int, threads: int | None 
 
     import ridership
     from ridership.experiments import EXPERIMENTS, make_data
+    from ridership.reproduce import model_builder
     from ridership.training import EpochTimer
 
     df = ridership.load_ridership()
@@ -205,7 +206,8 @@ def epochs_worker(side: str, names: list[str], epochs: int, threads: int | None 
         keras.utils.set_random_seed(FIRST_SEED)  # before the datasets, as in recipe_worker
         data = make_data(exp.data, df, fast=side == "ours")
         timer = EpochTimer()
-        result = ridership.fit_and_evaluate(ridership.MODELS[name], data["train"], data["valid"], exp.learning_rate,
+        builder = model_builder(name) if side == "ours" else ridership.MODELS[name]  # ours: as `reproduce` builds it
+        result = ridership.fit_and_evaluate(builder, data["train"], data["valid"], exp.learning_rate,
                                             epochs=epochs, patience=None, callbacks=[timer], shuffle=exp.shuffle)
         print(json.dumps({"name": name, "seconds": time.perf_counter() - tick, "mae": result.mae,
                           "epoch_ms": timer.steady_ms, "first_epoch_s": timer.times[0],

@@ -13,7 +13,7 @@ from .data import load_ridership, multivariate_frame, period, read_ridership, sp
 from .errors import RidershipError  # noqa: E402
 from .experiments import EXPERIMENTS, make_data, versus_book  # noqa: E402
 from .forecasting import direct_forecast, horizon_mae, iterative_forecast  # noqa: E402
-from .layers import GatedActivationUnit, LNSimpleRNNCell, StepLoopRNN  # noqa: E402
+from .layers import CausalConvStack, GatedActivationUnit, LNSimpleRNNCell, StepLoopRNN  # noqa: E402
 from .models import MODELS, build_model  # noqa: E402
 from .training import FitResult, evaluate_mae, fit_and_evaluate, quick_mode  # noqa: E402
 from .windows import (  # noqa: E402
@@ -41,6 +41,6 @@ __all__ = [
     "naive_forecast", "naive_errors", "sarima_forecast", "sarima_backtest",
     "window_arrays", "ahead_arrays", "seq2seq_arrays", "timeseries_dataset", "ahead_dataset",
     "to_windows", "to_seq2seq_dataset", "BufferShuffled", "MODELS", "build_model", "EXPERIMENTS", "make_data",
-    "LNSimpleRNNCell", "StepLoopRNN", "GatedActivationUnit", "fit_and_evaluate", "evaluate_mae", "FitResult",
+    "LNSimpleRNNCell", "StepLoopRNN", "GatedActivationUnit", "CausalConvStack", "fit_and_evaluate", "evaluate_mae", "FitResult",
     "iterative_forecast", "direct_forecast", "horizon_mae", "versus_book", "quick_mode",
 ]

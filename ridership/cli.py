@@ -79,7 +79,8 @@ def _cmd_reproduce(args) -> int:
     print(f"backend: {keras.backend.backend()}, {jobs} job(s) at once, results in {args.out}/"
           + (" (quick mode)" if args.quick else ""))
     table = reproduce(args.out, only=args.only, seeds=args.seeds, quick=args.quick, force=args.force,
-                      verbose=args.verbose, data_path=args.data, jobs=jobs)
+                      verbose=args.verbose, data_path=args.data, jobs=jobs,
+                      wavenet_layers=args.wavenet_layers)
     print(f"\n{len(table)} experiment(s) in {args.out}/results.csv")
     return 0
 
@@ -114,6 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--backend", choices=("auto", "tensorflow", "jax"), default="auto",
                    help="Keras backend (default auto: JAX when installed, the fastest on a CPU; else Keras' configured one)")
     p.add_argument("--jobs", type=int, help="runs trained at once, one process each (default: one per core)")
+    p.add_argument("--wavenet-layers", choices=("fused", "chapter"), default="fused",
+                   help="the WaveNet as one CausalConvStack (default: the same function and weights, faster on a CPU) "
+                        "or as the chapter's Conv1D layers")
     p.add_argument("--force", action="store_true", help="retrain experiments already done")
     p.add_argument("-v", "--verbose", action="count", default=0, help="show Keras' per-epoch output")
     p.set_defaults(func=_cmd_reproduce)

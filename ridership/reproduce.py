@@ -8,8 +8,8 @@ Layout of the folder:
   min and max over seeds), rewritten after every finished run;
 - ``horizons.csv``: the seq2seq model's validation MAE per horizon (+1 to +14).
 
-A rerun skips every run whose JSON exists for the same mode (quick or full) and
-backend, so an interrupted run resumes where it stopped.
+A rerun skips every run whose JSON exists for the same mode (quick or full), backend
+and, for the WaveNet, layers, so an interrupted run resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +34,8 @@ ORDER = (*BASELINES, *EXPERIMENTS)
 #: The book's per-horizon MAE of its seq2seq model (first and last horizons published).
 BOOK_HORIZONS = {"+1": 25_519, "+14": 34_322}
 FIRST_SEED = 42
+#: How ``reproduce`` builds the WaveNet: one ``CausalConvStack`` (default) or the chapter's ``Conv1D`` layers.
+WAVENET_LAYERS = ("fused", "chapter")
 COLUMNS = ["experiment", "valid_mae", "valid_min", "valid_max", "test_mae", "book_mae", "ratio",
            "epochs", "seconds", "backend", "seeds", "mode"]
 
@@ -66,9 +69,11 @@ def load_runs(out: Path) -> list[dict]:
     return [run for run in runs if run is not None]
 
 
-def _done(out: Path, run_id: str, mode: str, backend: str) -> dict | None:
+def _done(out: Path, run_id: str, mode: str, backend: str, wavenet_layers: str = "fused") -> dict | None:
     run = _read_run(out / "runs" / f"{run_id}.json")
     same = run is not None and run.get("mode") == mode and run.get("backend") in (backend, None)
+    if same and run.get("experiment") == "wavenet":  # runs from before the fused layer used the chapter's
+        same = (run.get("detail") or {}).get("wavenet_layers", "chapter") == wavenet_layers
     return run if same else None
 
 
@@ -93,21 +98,34 @@ def run_baseline(name: str, df: pd.DataFrame, quick: bool, workers: int | None =
             "seconds": time.perf_counter() - tick, "detail": detail}
 
 
-def run_model(name: str, data: dict, seed: int, epochs: int, verbose: int, model_path: Path) -> dict:
+def model_builder(name: str, wavenet_layers: str = "fused"):
+    """The builder ``reproduce`` trains for experiment ``name``: the chapter's, except that the
+    WaveNet runs as one ``CausalConvStack`` (the same function and initial weights, faster on a
+    CPU) unless ``wavenet_layers="chapter"`` asks for its ``Conv1D`` layers."""
+    from .models import MODELS, wavenet
+
+    if wavenet_layers not in WAVENET_LAYERS:
+        raise RidershipError(f"wavenet_layers must be one of {', '.join(WAVENET_LAYERS)}; got {wavenet_layers!r}.")
+    if name == "wavenet" and wavenet_layers == "fused":
+        return partial(wavenet, fused=True)
+    return MODELS[name]
+
+
+def run_model(name: str, data: dict, seed: int, epochs: int, verbose: int, model_path: Path,
+              wavenet_layers: str = "fused") -> dict:
     """Train one experiment under one seed; save the model; return its figures."""
     import keras
 
     from .forecasting import horizon_mae
-    from .models import MODELS
     from .training import HeapTrim, epochs_run, evaluate_mae, fit_and_evaluate, output_maes
 
     exp = get_experiment(name)
     tick = time.perf_counter()
-    result = fit_and_evaluate(MODELS[name], data["train"], data["valid"], exp.learning_rate, epochs=epochs,
-                              seed=seed, verbose=verbose, shuffle=exp.shuffle, callbacks=[HeapTrim()])
+    result = fit_and_evaluate(model_builder(name, wavenet_layers), data["train"], data["valid"], exp.learning_rate,
+                              epochs=epochs, seed=seed, verbose=verbose, shuffle=exp.shuffle, callbacks=[HeapTrim()])
     seconds = time.perf_counter() - tick
     model = result.history.model
-    detail = {}
+    detail = {"wavenet_layers": wavenet_layers} if name == "wavenet" else {}
     if name == "multask":
         bus, rail = output_maes(model, data["valid"])
         detail = {"bus_valid_mae": bus, "rail_valid_mae": rail}
@@ -194,7 +212,7 @@ COST_HINT = {"sarima": 90, "full_wavenet": 66, "wavenet": 62, "gru": 62, "lstm":
 
 def reproduce(out: str | Path = "results", only: str | None = None, seeds: int = 1, quick: bool = False,
               force: bool = False, verbose: int = 0, data_path=None, progress: bool = True, log=None,
-              jobs: int = 1) -> pd.DataFrame:
+              jobs: int = 1, wavenet_layers: str = "fused") -> pd.DataFrame:
     """Run the chapter's experiments into ``out``; skip what is already done. Returns the table.
 
     ``jobs`` > 1 trains that many runs at once, in this process and ``jobs - 1`` workers,
@@ -202,6 +220,8 @@ def reproduce(out: str | Path = "results", only: str | None = None, seeds: int =
     poorly; two such processes use two cores well). Every run seeds itself, so the
     results do not depend on ``jobs`` or on the order runs finish in. After each model's run
     ``keras.backend.clear_session()`` releases it, so memory does not grow run after run.
+    ``wavenet_layers="chapter"`` trains the WaveNet with the chapter's ``Conv1D`` layers
+    instead of the faster ``CausalConvStack`` that computes the same (see ``model_builder``).
     """
     import keras
 
@@ -209,6 +229,8 @@ def reproduce(out: str | Path = "results", only: str | None = None, seeds: int =
         raise RidershipError(f"--seeds must be at least 1; got {seeds}.")
     if jobs < 1:
         raise RidershipError(f"--jobs must be at least 1; got {jobs}.")
+    if wavenet_layers not in WAVENET_LAYERS:
+        raise RidershipError(f"--wavenet-layers must be one of {', '.join(WAVENET_LAYERS)}; got {wavenet_layers!r}.")
     out = Path(out)
     names = parse_only(only)
     backend = keras.backend.backend()
@@ -224,7 +246,8 @@ def reproduce(out: str | Path = "results", only: str | None = None, seeds: int =
     todo = []
     for name, seed in jobs_list:
         run_id = _run_id(name, seed)
-        if not force and (done := _done(out, run_id, mode, backend if seed is not None else None)):
+        if not force and (done := _done(out, run_id, mode, backend if seed is not None else None,
+                                         wavenet_layers)):
             log(f"{run_id:24} done before   valid MAE {done['valid_mae']:>9,.0f}  (skipped)")
             bar.update(1)
         else:
@@ -237,7 +260,8 @@ def reproduce(out: str | Path = "results", only: str | None = None, seeds: int =
         write_tables(out)
         bar.update(1)
 
-    settings = {"out": str(out), "mode": mode, "verbose": verbose, "data_path": data_path, "sarima_workers": None}
+    settings = {"out": str(out), "mode": mode, "verbose": verbose, "data_path": data_path, "sarima_workers": None,
+                "wavenet_layers": wavenet_layers}
     _setup(data_path)  # a bad data file stops here, with its message, before any worker starts
     if jobs == 1 or len(todo) <= 1:
         for name, seed in todo:
@@ -274,7 +298,7 @@ def run_job(name: str, seed: int | None, settings: dict) -> dict:
             cache[kind] = make_data(kind, df)
             cache[kind]["valid_rail"] = (period(df["rail"], "valid") / SCALE).to_numpy()
         record = run_model(name, cache[kind], seed, QUICK_EPOCHS if quick else MAX_EPOCHS, settings["verbose"],
-                           out / "models" / f"{_run_id(name, seed)}.keras")
+                           out / "models" / f"{_run_id(name, seed)}.keras", settings.get("wavenet_layers", "fused"))
     record.update({"experiment": name, "seed": seed, "mode": settings["mode"]})
     write_json(out / "runs" / f"{_run_id(name, seed)}.json", record)
     if name not in BASELINES:

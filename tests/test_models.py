@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from functools import partial
 
 import keras
 import numpy as np
@@ -15,9 +16,10 @@ import pytest
 
 import ridership
 from ridership.experiments import EXPERIMENTS, make_data
-from ridership.models import MODELS, build_model
+from ridership.models import MODELS, build_model, wavenet
 
 N_TRAIN = 256  # real windows, a subset to keep the test quick
+FUSED = "wavenet_fused"  # the WaveNet as one CausalConvStack, as `ridership reproduce` trains it
 
 
 @pytest.fixture(scope="module")
@@ -30,9 +32,11 @@ def trained(data, tmp_path_factory):
     """Each model trained two epochs, saved, with inputs and predictions kept for the reload check."""
     folder = tmp_path_factory.mktemp(f"models-{keras.backend.backend()}")
     out = {}
-    for name, experiment in EXPERIMENTS.items():
+    builders = {**MODELS, FUSED: partial(wavenet, fused=True)}
+    for name, builder in builders.items():
+        experiment = EXPERIMENTS[name.removesuffix("_fused")]
         train = tuple(a[:N_TRAIN] for a in data[experiment.data]["train"])
-        result = ridership.fit_and_evaluate(MODELS[name], train, data[experiment.data]["valid"],
+        result = ridership.fit_and_evaluate(builder, train, data[experiment.data]["valid"],
                                             experiment.learning_rate, epochs=2, patience=None,
                                             shuffle=experiment.shuffle)
         model = result.history.model
@@ -80,8 +84,41 @@ def test_reload_in_fresh_process_gives_identical_predictions(trained):
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report["backend"] == keras.backend.backend()
-    assert set(report["worst"]) == set(MODELS)
+    assert set(report["worst"]) == {*MODELS, FUSED}
     assert all(v <= 1e-6 for v in report["worst"].values()), report["worst"]
+
+
+@pytest.mark.parametrize("steps", [1, 5, 112])
+def test_fused_wavenet_computes_the_chapters_layers(steps):
+    """Same seed, same initial weights; same weights, same outputs, also for windows shorter
+    than the largest dilation (8). A tap shifted the wrong way, or a kernel read in the
+    wrong order, fails this."""
+    keras.utils.set_random_seed(3)
+    chapter = wavenet()
+    keras.utils.set_random_seed(3)
+    fused = wavenet(fused=True)
+    assert [type(layer) for layer in fused.layers][1:] == [ridership.CausalConvStack]
+    for ours, theirs in zip(fused.get_weights(), chapter.get_weights(), strict=True):
+        np.testing.assert_array_equal(ours, theirs)
+    rng = np.random.default_rng(0)
+    weights = [rng.normal(scale=0.3, size=w.shape).astype("float32") for w in chapter.get_weights()]
+    chapter.set_weights(weights)
+    fused.set_weights(weights)
+    X = rng.normal(size=(4, steps, 5)).astype("float32")
+    expected = np.asarray(chapter(X))
+    np.testing.assert_allclose(np.asarray(fused(X)), expected, rtol=1e-5, atol=1e-5 * np.abs(expected).max())
+
+
+def test_fused_wavenet_trains_as_the_chapters_does(trained):
+    """Two epochs from seed 42 on the same windows: the same MAE but for float rounding."""
+    chapter, fused = trained[1]["wavenet"][0], trained[1][FUSED][0]
+    assert fused.mae == pytest.approx(chapter.mae, rel=1e-4)
+    assert fused.history.history["loss"][1] < fused.history.history["loss"][0]
+
+
+def test_causal_conv_stack_refuses_a_bad_configuration():
+    with pytest.raises(ValueError, match="dilation"):
+        ridership.CausalConvStack(dilations=(1, 0))
 
 
 def test_custom_loop_tracks_its_cell(trained):

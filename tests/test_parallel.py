@@ -299,14 +299,15 @@ def test_floor_benchmark_runs_and_refuses_unknown_models():
     assert wrong.returncode != 0 and "wavnet" in wrong.stderr and "wavenet" in wrong.stderr
 
 
-def test_conv_matmul_benchmark_computes_the_same_convolutions():
+@pytest.mark.parametrize("form", ["fused", "products"])
+def test_conv_matmul_benchmark_computes_the_same_convolutions(form):
     """benchmarks/conv_matmul.py: its matrix-product WaveNet starts from Conv1D's weights and gives its outputs."""
     env = {**_env_with_root(), "KERAS_BACKEND": "jax"}
     done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "conv_matmul.py"), "--epochs", "1", "--rounds", "1",
-                           "--threads", "1"], capture_output=True, text=True, timeout=300, env=env)
+                           "--threads", "1", "--form", form], capture_output=True, text=True, timeout=300, env=env)
     assert done.returncode == 0, done.stderr[-2000:]
     lines = done.stdout.strip().splitlines()
-    assert lines[0].startswith("wavenet, backend jax, threads: 1")
+    assert lines[0].startswith(f"wavenet, backend jax, threads: 1, form: {form}")
     gap = next(line for line in lines if line.startswith("outputs before training"))
     assert float(gap.split("max |difference| ")[1].split()[0]) < 1e-6
     maes = next(line for line in lines if line.startswith("validation MAE after training"))

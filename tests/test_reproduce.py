@@ -87,6 +87,31 @@ def test_unknown_experiment():
         parse_only("univar,transformer")
 
 
+def test_wavenet_layers_choose_the_builder_and_a_rerun_keeps_them_apart(tmp_path, data_path):
+    """The default trains the fused WaveNet; its run is not taken for a run of the chapter's layers."""
+    from ridership.models import MODELS
+    from ridership.reproduce import model_builder
+
+    assert model_builder("wavenet")().layers[-1].__class__.__name__ == "CausalConvStack"
+    assert model_builder("wavenet", "chapter") is MODELS["wavenet"]
+    assert model_builder("full_wavenet") is MODELS["full_wavenet"]
+    with pytest.raises(RidershipError, match="wavenet_layers.*fused, chapter"):
+        model_builder("wavenet", "conv")
+    with pytest.raises(RidershipError, match="--wavenet-layers"):
+        reproduce(tmp_path, only="wavenet", wavenet_layers="conv")
+    out, lines = tmp_path / "results", []
+    reproduce(out, only="wavenet", quick=True, data_path=data_path, progress=False, log=lines.append)
+    run = json.loads((out / "runs" / "wavenet-seed42.json").read_text())
+    assert run["detail"]["wavenet_layers"] == "fused"
+    reproduce(out, only="wavenet", quick=True, data_path=data_path, progress=False, log=lines.append)
+    assert "skipped" in lines[-1]
+    reproduce(out, only="wavenet", quick=True, data_path=data_path, progress=False, log=lines.append,
+              wavenet_layers="chapter")
+    assert "skipped" not in lines[-1]
+    run = json.loads((out / "runs" / "wavenet-seed42.json").read_text())
+    assert run["detail"]["wavenet_layers"] == "chapter"
+
+
 def test_cli_unknown_experiment_exits_cleanly(capsys):
     from ridership.cli import main
 
