@@ -314,3 +314,23 @@ def test_conv_matmul_benchmark_computes_the_same_convolutions(form):
     conv, matmul = (float(part.split()[-1].replace(",", "")) for part in maes.split(":")[1].split(", "))
     assert abs(conv - matmul) <= 1e-3 * conv  # one epoch from the same weights: the same up to rounding
     assert lines[-1].startswith("speedup: ") and lines[-1].endswith("x")
+
+
+def test_profile_ops_reads_xlas_operations_from_the_trace():
+    """benchmarks/profile_ops.py: the WaveNet's Conv1D step shows XLA's convolutions, the fused one none."""
+    script = str(ROOT / "benchmarks" / "profile_ops.py")
+    env = {**_env_with_root(), "KERAS_BACKEND": "jax"}
+    kinds = {}
+    for layers in ("chapter", "fused"):
+        done = subprocess.run([sys.executable, script, "--layers", layers, "--epochs", "1", "--top", "40"],
+                              capture_output=True, text=True, timeout=300, env=env)
+        assert done.returncode == 0, done.stderr[-2000:]
+        lines = done.stdout.strip().splitlines()
+        assert lines[0].startswith(f"wavenet, layers: {layers}, threads: 1, 31 steps per epoch")
+        assert float(lines[1].split()[1]) > 0
+        kinds[layers] = {line.split()[0] for line in lines[3:-1]}
+    assert "convolution" in kinds["chapter"]
+    assert not any(kind.startswith("conv") for kind in kinds["fused"])
+    wrong = subprocess.run([sys.executable, script, "--model", "wavnet"], capture_output=True, text=True,
+                           timeout=120, env=env)
+    assert wrong.returncode != 0 and "wavnet" in wrong.stderr
