@@ -125,11 +125,12 @@ class CausalConvStack(keras.layers.Layer):
     The same function of the same weights as those layers, computed faster on a CPU: the
     activations are kept channels first, with every time step of every window as one column,
     so each causal convolution, and each of its two gradients, is one plain matrix product
-    (XLA runs ``Conv1D``'s convolutions and the transposed products their gradients need at
-    about half that rate). ``get_weights()`` lists each kernel, shaped ``(kernel_size, in,
-    out)`` like ``Conv1D``'s, and its bias in the layers' order, so weights move between this
-    layer's model and the ``Conv1D`` model with ``set_weights``. Takes and returns
-    ``(batch, time, channels)``, any length of time.
+    (XLA on a CPU runs ``Conv1D`` as convolution operations with transposes between the
+    layers, 1.4 to 1.5 times slower per epoch: ``benchmarks/conv_matmul.py``).
+    ``get_weights()`` lists each kernel, shaped ``(kernel_size, in, out)`` like ``Conv1D``'s,
+    and its bias in the layers' order, so weights move between this layer's model and the
+    ``Conv1D`` model with ``set_weights``. Takes and returns ``(batch, time, channels)``, any
+    length of time.
     """
 
     def __init__(self, filters: int = 32, dilations=(1, 2, 4, 8) * 2, n_outputs: int = 14, kernel_size: int = 2,
