@@ -34,15 +34,14 @@ from ridership import parallel  # noqa: E402
 
 
 def train_step(model, learning_rate: float):
-    """The jitted step ``fit`` runs: Huber loss, its gradient, the optimizer's update."""
+    """The jitted step ``fit`` runs: the compiled loss, its gradient, the optimizer's update."""
     import jax
-    import keras
 
     from ridership.training import compile_model
 
     compile_model(model, learning_rate)
     model.optimizer.build(model.trainable_variables)
-    loss_fn = keras.losses.Huber()
+    loss_fn = model.loss  # the chapter's, as compile_model sets it
 
     def loss(trainable, other, x, y):
         predicted, other = model.stateless_call(trainable, other, x, training=True)
@@ -101,7 +100,7 @@ def main(argv=None) -> None:
     exp = EXPERIMENTS[args.model]
     X, Y = (np.asarray(a) for a in make_data(exp.data, ridership.load_ridership())["train"])
     keras.utils.set_random_seed(42)
-    model = model_builder(args.model, "fused" if args.layers == "fused" else "chapter")()
+    model = model_builder(args.model, args.layers)()
     step, state = train_step(model, exp.learning_rate)
     batches = [(jax.numpy.asarray(X[i:i + 32]), jax.numpy.asarray(Y[i:i + 32])) for i in range(0, len(X), 32)]
 
