@@ -8,6 +8,10 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter quiet
 
+from .launch import choose_command_backend  # noqa: E402
+
+choose_command_backend()  # `ridership reproduce` starts on its backend rather than restarting on it
+
 from .batches import BufferShuffled  # noqa: E402
 from .data import load_ridership, multivariate_frame, period, read_ridership, split  # noqa: E402
 from .errors import RidershipError  # noqa: E402

@@ -54,16 +54,10 @@ def _cmd_figures(args) -> int:
     return 0
 
 
-def fastest_backend() -> str | None:
-    """JAX when it is installed: it trains these small recurrent models several times faster on a CPU."""
-    import importlib.util
-
-    return "jax" if importlib.util.find_spec("jax") else None
-
-
 def _cmd_reproduce(args) -> int:
     import keras
 
+    from .launch import fastest_backend
     from .parallel import cores, worker_setup
     from .reproduce import parse_only, reproduce
 
@@ -71,7 +65,7 @@ def _cmd_reproduce(args) -> int:
     if args.backend == "auto":
         args.backend = fastest_backend()
     if args.backend and args.backend != keras.backend.backend():
-        # Keras picks its backend once, at import: start again on the one asked for.
+        # Keras picks its backend once, at import (``launch`` chooses it first when it can): start again.
         env = {**os.environ, "KERAS_BACKEND": args.backend}
         os.execve(sys.executable, [sys.executable, "-m", "ridership", *args.argv], env)
     worker_setup(threads=None)  # this process only trains and writes: no TensorFlow on JAX

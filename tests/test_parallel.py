@@ -143,11 +143,16 @@ def test_malloc_benchmark_runs_both_sides(data_path):
 
 
 def test_default_backend_is_jax_when_installed(tmp_path, data_path):
-    done = subprocess.run([sys.executable, "-m", "ridership", "reproduce", "--quick", "--only", "naive",
-                           "--out", str(tmp_path / "r"), "--data", str(data_path)],
-                          capture_output=True, text=True, timeout=300)
+    """And the command starts on JAX: TensorFlow is never imported (it used to load, then restart on JAX)."""
+    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
+    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "ridership", "reproduce", "--quick", "--only",
+                           "naive", "--out", str(tmp_path / "r"), "--data", str(data_path)],
+                          capture_output=True, text=True, timeout=300, env=env)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "backend: jax, 2 job(s)" in done.stdout or "backend: jax, 1 job(s)" in done.stdout
+    imported = [line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")]
+    assert "keras" in imported and "jax" in imported  # the importtime lines were read
+    assert "tensorflow" not in imported
 
 
 def test_speed_benchmark_runs_both_sides(tmp_path):
