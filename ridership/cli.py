@@ -7,6 +7,7 @@ import os
 import sys
 
 from .errors import RidershipError
+from .launch import BACKENDS, fastest_backend
 
 DATA_HELP = "path to ridership.tgz or its CSV (default: $RIDERSHIP_DATA, then the cache, then a download)"
 
@@ -57,7 +58,6 @@ def _cmd_figures(args) -> int:
 def _cmd_reproduce(args) -> int:
     import keras
 
-    from .launch import fastest_backend
     from .parallel import cores, worker_setup
     from .reproduce import parse_only, reproduce
 
@@ -106,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", type=int, default=1, help="seeds per model; the table gives median, min and max")
     p.add_argument("--quick", action="store_true", help="cap training at a few epochs (same code path)")
     p.add_argument("--only", help="comma-separated experiments, e.g. univar,lstm (default: all)")
-    p.add_argument("--backend", choices=("auto", "tensorflow", "jax"), default="auto",
+    p.add_argument("--backend", choices=BACKENDS, default="auto",
                    help="Keras backend (default auto: JAX when installed, the fastest on a CPU; else Keras' configured one)")
     p.add_argument("--jobs", type=int, help="runs trained at once, one process each (default: one per core)")
     p.add_argument("--wavenet-layers", choices=("fused", "chapter"), default="fused",

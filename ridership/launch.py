@@ -12,6 +12,9 @@ import importlib.util
 import os
 import sys
 
+#: ``ridership reproduce --backend`` choices; ``auto`` is JAX when installed, else Keras' configured one.
+BACKENDS = ("auto", "tensorflow", "jax")
+
 
 def fastest_backend() -> str | None:
     """JAX when it is installed: it trains these small recurrent models several times faster on a CPU."""
@@ -32,7 +35,9 @@ def command_args(orig_argv: list[str]) -> list[str] | None:
         if arg in ("-X", "-W"):  # options that take the next argument as their value
             i += 2
             continue
-        if arg == "-c" or not arg.startswith("-"):  # the first non-option is the script
+        if arg == "-c":
+            return None
+        if not arg.startswith("-"):  # the first non-option is the script
             return orig_argv[i + 1:] if os.path.basename(arg) == "ridership" else None
         i += 1
     return None
@@ -54,7 +59,7 @@ def reproduce_backend(args: list[str]) -> str | None:
             choice = arg.split("=", 1)[1]
     if choice == "auto":
         return fastest_backend()
-    return choice if choice in ("jax", "tensorflow") else None
+    return choice if choice in BACKENDS else None
 
 
 def choose_command_backend() -> None:
