@@ -79,14 +79,15 @@ def gflops(rows: int, inner: int, columns: int, seconds_budget: float = 1.0) -> 
 def epoch_ms(name: str, epochs: int) -> float:
     import ridership
     from ridership.experiments import EXPERIMENTS, make_data
-    from ridership.reproduce import model_builder
+    from ridership.reproduce import STEPS_PER_EXECUTION, model_builder
     from ridership.training import EpochTimer
 
     exp = EXPERIMENTS[name]
     data = make_data(exp.data, ridership.load_ridership())
     timer = EpochTimer()
     ridership.fit_and_evaluate(model_builder(name), data["train"], data["valid"], exp.learning_rate,
-                               epochs=epochs, patience=None, callbacks=[timer], shuffle=exp.shuffle)
+                               epochs=epochs, patience=None, callbacks=[timer], shuffle=exp.shuffle,
+                               steps_per_execution=STEPS_PER_EXECUTION)  # as `reproduce` trains it
     return timer.steady_ms
 
 

@@ -196,7 +196,7 @@ def epochs_worker(side: str, names: list[str], epochs: int, threads: int | None 
 
     import ridership
     from ridership.experiments import EXPERIMENTS, make_data
-    from ridership.reproduce import model_builder
+    from ridership.reproduce import STEPS_PER_EXECUTION, model_builder
     from ridership.training import EpochTimer
 
     df = ridership.load_ridership()
@@ -206,9 +206,12 @@ def epochs_worker(side: str, names: list[str], epochs: int, threads: int | None 
         keras.utils.set_random_seed(FIRST_SEED)  # before the datasets, as in recipe_worker
         data = make_data(exp.data, df, fast=side == "ours")
         timer = EpochTimer()
-        builder = model_builder(name) if side == "ours" else ridership.MODELS[name]  # ours: as `reproduce` builds it
+        # ours: as `reproduce` builds and trains it
+        builder = model_builder(name) if side == "ours" else ridership.MODELS[name]
+        calls = {"steps_per_execution": STEPS_PER_EXECUTION} if side == "ours" else {}
         result = ridership.fit_and_evaluate(builder, data["train"], data["valid"], exp.learning_rate,
-                                            epochs=epochs, patience=None, callbacks=[timer], shuffle=exp.shuffle)
+                                            epochs=epochs, patience=None, callbacks=[timer], shuffle=exp.shuffle,
+                                            **calls)
         print(json.dumps({"name": name, "seconds": time.perf_counter() - tick, "mae": result.mae,
                           "epoch_ms": timer.steady_ms, "first_epoch_s": timer.times[0],
                           "compute_threads": _compute_threads()}), flush=True)

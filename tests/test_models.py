@@ -155,6 +155,21 @@ def test_same_seed_same_mae(data):
     assert runs[0] == runs[1]
 
 
+@pytest.mark.parametrize("name", ["univar", "wavenet"])
+def test_batches_per_call_do_not_change_the_training(data, name):
+    """``reproduce`` hands Keras a whole epoch per call (``STEPS_PER_EXECUTION``): the same steps
+    in the same order, so the same MAE, here with 11 batches, the last one short, in calls of 1,
+    4 (4 + 4 + 3) and ``STEPS_PER_EXECUTION``; univar shuffles fully, wavenet through the buffer."""
+    from ridership.reproduce import STEPS_PER_EXECUTION
+
+    experiment = EXPERIMENTS[name]
+    train = tuple(a[:10 * 32 + 5] for a in data[experiment.data]["train"])
+    maes = [ridership.fit_and_evaluate(MODELS[name], train, data[experiment.data]["valid"], experiment.learning_rate,
+                                       epochs=2, patience=None, seed=3, shuffle=experiment.shuffle,
+                                       steps_per_execution=steps).mae for steps in (1, 4, STEPS_PER_EXECUTION)]
+    assert STEPS_PER_EXECUTION > 1 and maes[0] == maes[1] == maes[2]
+
+
 def test_best_weights_are_restored(data):
     train = tuple(a[:128] for a in data["univar"]["train"])
     result = ridership.fit_and_evaluate(MODELS["linear"], train, data["univar"]["valid"], 0.02, epochs=6, patience=2)

@@ -142,6 +142,25 @@ def test_malloc_benchmark_runs_both_sides(data_path):
     assert lines[-1].startswith("speedup: ") and lines[-1].endswith("x")
 
 
+def test_steps_benchmark_runs_both_sides(data_path):
+    """benchmarks/steps.py, one round of linear: both sides run in turn and give the same MAE; a bad name is refused."""
+    from ridership.reproduce import STEPS_PER_EXECUTION
+
+    script = str(ROOT / "benchmarks" / "steps.py")
+    done = subprocess.run([sys.executable, script, "--only", "linear", "--rounds", "1", "--epochs", "2", "--data",
+                           str(data_path)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stdout.strip().splitlines()
+    sides = [line.split("round 1 ")[1].split(" ms/epoch")[0].rsplit(None, 1)[0] for line in lines if "round 1" in line]
+    assert sides == ["1 per call", f"{STEPS_PER_EXECUTION} per call"]
+    row = next(line for line in lines if line.startswith("| linear |")).split("|")
+    assert row[-2].strip() == "yes"  # the same validation MAE on both sides
+    assert lines[-1] == f"speedup: {float(row[4]):.3f}x"  # one model: the headline is its ratio
+    refused = subprocess.run([sys.executable, script, "--only", "linear,transformer"], capture_output=True, text=True,
+                             timeout=120)
+    assert refused.returncode != 0 and "unknown: transformer" in refused.stderr
+
+
 def test_default_backend_is_jax_when_installed(tmp_path, data_path):
     """And the command starts on JAX: TensorFlow is never imported (it used to load, then restart on JAX)."""
     env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}

@@ -11,7 +11,7 @@ import keras
 import pandas as pd
 import pytest
 
-from ridership.reproduce import ORDER, parse_only, reproduce
+from ridership.reproduce import ORDER, STEPS_PER_EXECUTION, parse_only, reproduce
 from ridership import RidershipError
 
 
@@ -30,6 +30,7 @@ def test_quick_run_writes_every_experiment_and_rerun_skips(tmp_path, data_path):
     assert (out / "results.md").read_text().count("\n") == len(ORDER) + 2
     assert len(pd.read_csv(out / "horizons.csv")) == 14
     assert len(list((out / "models").glob("*.keras"))) == len(ORDER) - 2
+    assert keras.saving.load_model(out / "models" / "univar-seed42.keras").steps_per_execution == STEPS_PER_EXECUTION
     assert all("skipped" not in line for line in lines)
 
     again = []
