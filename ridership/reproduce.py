@@ -90,10 +90,12 @@ def run_baseline(name: str, df: pd.DataFrame, quick: bool, workers: int | None =
         test = float(select((rail - naive_forecast(rail)).abs(), test_start, test_end).mean())
         detail = {"valid_period": "2019-03..2019-05", "bus_valid_mae": float(errors.loc["bus", "mae"])}
     else:
-        valid = sarima_backtest(rail, workers=workers).mae
+        backtest = sarima_backtest(rail, workers=workers)
+        valid = backtest.mae
         refit = "weekly" if quick else "daily"
         test = sarima_backtest(rail, test_start, test_end, refit=refit, workers=workers).mae
-        detail = {"valid_period": "2019-03..2019-05", "test_refit": refit}
+        # the chapter backtests the validation period only: its time on its own, for comparisons
+        detail = {"valid_period": "2019-03..2019-05", "test_refit": refit, "valid_seconds": backtest.seconds}
     return {"valid_mae": float(valid), "test_mae": float(test), "epochs": None,
             "seconds": time.perf_counter() - tick, "detail": detail}
 

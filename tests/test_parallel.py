@@ -204,6 +204,27 @@ def test_speed_benchmark_runs_both_sides(tmp_path):
     assert float(lines[-1].split()[-1].rstrip("x")) == float(rows[0][3])  # the headline: ours alone
 
 
+def test_speed_benchmark_per_experiment_line_compares_the_same_work():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import speed
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    recipe = {name: {42: {"seconds": seconds}} for name, seconds in
+              [("naive", 0.004), ("sarima", 3.0), ("linear", 40.0), ("lstm", 90.0)]}
+    runs = {"naive": {"experiment": "naive", "seconds": 0.001},
+            "sarima": {"experiment": "sarima", "seconds": 60.0, "detail": {"valid_seconds": 2.0}},
+            "linear": {"experiment": "linear", "seconds": 10.0}, "lstm": {"experiment": "lstm", "seconds": 10.0}}
+    names = list(recipe)
+    line = speed._per_experiment_line(names, recipe, runs)
+    # naive left out; SARIMA's validation backtest (1.5x), linear 4x, lstm 9x
+    assert f"{(1.5 * 4 * 9) ** (1 / 3):.2f}x over 3 experiment(s)" in line
+    assert "6.00x over the 2 network(s)" in line and "also backtests" not in line
+    del runs["sarima"]["detail"]  # a run saved before the split: its whole time, and the line says so
+    line = speed._per_experiment_line(names, recipe, runs)
+    assert f"{(0.05 * 4 * 9) ** (1 / 3):.2f}x over 3" in line and "sarima: ours also backtests the test period" in line
+
+
 def test_speed_benchmark_says_repeat_needs_epochs():
     done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "speed.py"), "--repeat", "3"],
                           capture_output=True, text=True, timeout=120, env=_env_with_root())

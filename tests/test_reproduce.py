@@ -31,6 +31,8 @@ def test_quick_run_writes_every_experiment_and_rerun_skips(tmp_path, data_path):
     assert len(pd.read_csv(out / "horizons.csv")) == 14
     assert len(list((out / "models").glob("*.keras"))) == len(ORDER) - 2
     assert keras.saving.load_model(out / "models" / "univar-seed42.keras").steps_per_execution == STEPS_PER_EXECUTION
+    sarima = json.loads((out / "runs" / "sarima.json").read_text())
+    assert 0 < sarima["detail"]["valid_seconds"] < sarima["seconds"]  # the test backtest comes on top
     assert all("skipped" not in line for line in lines)
 
     again = []
