@@ -396,9 +396,10 @@ def _own_seconds(run: dict) -> tuple[float, bool]:
 
 def _per_experiment_line(names: list[str], recipe: dict, runs: dict) -> str:
     """The geometric mean over the experiments of each one's own time ratio, the figure the
-    issue first named for the last line. Not the headline at convergence: ours trains two
-    runs at once, one thread each, so a run's own time is longer than its share of the wall
-    clock, and the sides stop at different epochs (their random streams differ)."""
+    issue first named for the last line. Not the headline at convergence: with its defaults
+    ours trains two runs at once, one thread each, so a run's own time is longer than its
+    share of the wall clock (with ``--ours-args "--jobs 1"`` it is not), and the sides stop
+    at different epochs (their random streams differ)."""
     ratios, unlike = {}, []
     for name in names:
         if name == "naive":  # milliseconds on both sides: a ratio of timer noise
@@ -413,8 +414,8 @@ def _per_experiment_line(names: list[str], recipe: dict, runs: dict) -> str:
     if "sarima" in ratios and networks:
         parts.append(f"{geo(networks):.2f}x over the {len(networks)} network(s)")
     note = f"; {', '.join(unlike)}: ours also backtests the test period (time not saved apart)" if unlike else ""
-    return ("per experiment, geometric mean of recipe s / ours s (each run's own time, ours two at once on one "
-            f"thread each; naive left out): {', '.join(parts)}{note}")
+    return ("per experiment, geometric mean of recipe s / ours s (each run's own time; naive left out): "
+            f"{', '.join(parts)}{note}")
 
 
 def main(argv=None) -> None:
