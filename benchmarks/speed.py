@@ -20,9 +20,9 @@ Two modes:
   chapter (naive and SARIMA included), seed 42. The headline is the end-to-end ratio:
   recipe seconds over the wall-clock seconds of ``ridership reproduce`` (which also
   computes test MAEs and saves every model: extra work on our side). The line before it
-  gives the geometric mean over the experiments of each run's own time ratio: lower, since
-  ours trains two runs at once (each on one thread, so each takes longer than its share of
-  the wall clock) and the sides stop at different epochs.
+  gives the geometric mean over the experiments of each run's own time ratio: lower with
+  our defaults, which train two runs at once (each on one thread, so each takes longer than
+  its share of the wall clock), and moved by the sides stopping at different epochs.
   ``--recipe-seeds K`` also runs the recipe under seeds 43.. to show its spread.
 
 The recipe's finished experiments are kept in ``--out`` (one JSON each, written atomically),
