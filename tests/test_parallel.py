@@ -161,6 +161,28 @@ def test_steps_benchmark_runs_both_sides(data_path):
     assert refused.returncode != 0 and "unknown: transformer" in refused.stderr
 
 
+def test_overlap_benchmark_pairs_runs(data_path):
+    """benchmarks/overlap.py, one round of linear: a run alone and two at once, the same MAE; a bad name is refused."""
+    script = str(ROOT / "benchmarks" / "overlap.py")
+    done = subprocess.run([sys.executable, script, "--only", "linear", "--rounds", "1", "--epochs", "3", "--data",
+                           str(data_path)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stdout.strip().splitlines()
+    paired = next(line for line in lines if line.startswith("linear") and " paired " in line)
+    assert len(paired.split("epoch_ms ")[1].split()) == 2  # two copies ran at once
+    row = [cell.strip() for cell in next(line for line in lines if line.startswith("| linear |")).split("|")]
+    alone_ms, cores, paired_ms, ratio = float(row[2]), float(row[3]), float(row[5]), float(row[6])
+    assert alone_ms > 0 and cores > 0
+    # the ratio is the paired runs' ms over the lone run's, up to the table's rounding (ms to 0.1, ratio to 0.001)
+    assert abs(ratio * alone_ms - paired_ms) <= 0.05 * (1 + ratio) + 0.0005 * alone_ms + 1e-9
+    assert row[7] == "yes"  # one seed, one thread: the same MAE alone and paired
+    assert any(line.startswith("| control:") for line in lines)
+    assert lines[-1] == f"paired / alone: {ratio:.3f}x"  # one model: the headline is its ratio
+    refused = subprocess.run([sys.executable, script, "--only", "lstm,transformer"], capture_output=True, text=True,
+                             timeout=120)
+    assert refused.returncode != 0 and "unknown: transformer" in refused.stderr
+
+
 def test_default_backend_is_jax_when_installed(tmp_path, data_path):
     """And the command starts on JAX: TensorFlow is never imported (it used to load, then restart on JAX)."""
     env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
