@@ -32,6 +32,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from steps import chosen_networks  # this folder is on the path when a script in it runs
+
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_MODELS = "univar,lstm,wavenet"
 
@@ -41,9 +43,8 @@ from ridership import parallel
 parallel.worker_setup(1)
 import keras
 import ridership
-from ridership.experiments import EXPERIMENTS
+from ridership.experiments import EXPERIMENTS, make_data
 from ridership.reproduce import STEPS_PER_EXECUTION, model_builder
-from ridership.experiments import make_data
 
 def process_cpu():
     usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -107,7 +108,10 @@ def measure(code: str, rounds: int, label: str, key: str) -> tuple[list[dict], l
     for i in range(rounds):
         for copies in ((1, 2) if i % 2 == 0 else (2, 1)):
             records = run_together(code, copies)
-            (alone.append(records[0]) if copies == 1 else paired.append(records))
+            if copies == 1:
+                alone.append(records[0])
+            else:
+                paired.append(records)
             shown = " ".join(f"{r[key]:.1f}" for r in records)
             print(f"{label:10} round {i + 1} {'alone' if copies == 1 else 'paired':6} {key} {shown}", flush=True)
     return alone, paired
@@ -121,17 +125,8 @@ def main(argv=None) -> None:
     parser.add_argument("--data", help="path to ridership.tgz (default: RIDERSHIP_DATA, cache or download)")
     args = parser.parse_args(argv)
 
-    sys.path.insert(0, str(ROOT))
     os.environ.setdefault("KERAS_BACKEND", "jax")  # the names are all this process needs: no TensorFlow start-up
-    from ridership.experiments import EXPERIMENTS
-
-    models = [name.strip() for name in args.only.split(",") if name.strip()]
-    unknown = [name for name in models if name not in EXPERIMENTS]
-    if unknown:
-        sys.exit(f"overlap.py trains the chapter's networks; unknown: {', '.join(unknown)}. "
-                 f"Choose from {', '.join(EXPERIMENTS)}.")
-    if args.rounds < 1 or args.epochs < 2:
-        sys.exit("--rounds must be at least 1 and --epochs at least 2 (the first epoch is not timed).")
+    models = chosen_networks(args, "overlap.py")
     print(f"JAX, one compute thread per run, {args.epochs} epochs, {args.rounds} rounds", flush=True)
     alone, paired = measure(CONTROL, args.rounds, "control", "seconds")
     control = (statistics.median(r["seconds"] for r in alone),

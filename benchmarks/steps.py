@@ -61,6 +61,22 @@ def run(model: str, steps: int, epochs: int, backend: str, data: str | None) -> 
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def chosen_networks(args: argparse.Namespace, script: str) -> list[str]:
+    """The networks ``--only`` names, once they and ``--rounds``/``--epochs`` are checked; exits with
+    a message saying what is wrong otherwise. Shared with ``overlap.py``."""
+    sys.path.insert(0, str(ROOT))
+    from ridership.experiments import EXPERIMENTS
+
+    models = [name.strip() for name in args.only.split(",") if name.strip()]
+    unknown = [name for name in models if name not in EXPERIMENTS]
+    if unknown:
+        sys.exit(f"{script} trains the chapter's networks; unknown: {', '.join(unknown)}. "
+                 f"Choose from {', '.join(EXPERIMENTS)}.")
+    if args.rounds < 1 or args.epochs < 2:
+        sys.exit("--rounds must be at least 1 and --epochs at least 2 (the first epoch is not timed).")
+    return models
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", default=DEFAULT_MODELS, help=f"experiments, comma-separated (default {DEFAULT_MODELS})")
@@ -71,17 +87,9 @@ def main(argv=None) -> None:
     parser.add_argument("--data", help="path to ridership.tgz (default: RIDERSHIP_DATA, cache or download)")
     args = parser.parse_args(argv)
 
-    sys.path.insert(0, str(ROOT))
-    from ridership.experiments import EXPERIMENTS
+    models = chosen_networks(args, "steps.py")
     from ridership.reproduce import STEPS_PER_EXECUTION
 
-    models = [name.strip() for name in args.only.split(",") if name.strip()]
-    unknown = [name for name in models if name not in EXPERIMENTS]
-    if unknown:
-        sys.exit(f"steps.py trains the chapter's networks; unknown: {', '.join(unknown)}. "
-                 f"Choose from {', '.join(EXPERIMENTS)}.")
-    if args.rounds < 1 or args.epochs < 2:
-        sys.exit("--rounds must be at least 1 and --epochs at least 2 (the first epoch is not timed).")
     sides = {"1 per call": 1, f"{STEPS_PER_EXECUTION} per call": STEPS_PER_EXECUTION}
     print(f"backend {args.backend}, one thread, {args.epochs} epochs, {args.rounds} rounds", flush=True)
     rows = []
