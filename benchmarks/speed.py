@@ -19,7 +19,8 @@ Two modes:
 - no ``--epochs``: to convergence with the chapter's protocol, every experiment of the
   chapter (naive and SARIMA included), seed 42. The headline is the end-to-end ratio:
   recipe seconds over the wall-clock seconds of ``ridership reproduce`` (which also
-  computes test MAEs and saves every model: extra work on our side). The line before it
+  computes test MAEs and saves every model: extra work on our side; it starts from an empty
+  results folder, so its compile cache starts empty too). The line before it
   gives the geometric mean over the experiments of each run's own time ratio: lower with
   our defaults, which train two runs at once (each on one thread, so each takes longer than
   its share of the wall clock), and moved by the sides stopping at different epochs.
@@ -134,9 +135,10 @@ def child_env(**extra: str) -> dict:
 
     Each side must start from its own defaults: a cap inherited from the caller (a shell,
     or a test process that ran ``reproduce`` with several jobs) would otherwise hold the
-    recipe and "ours alone" to one thread without saying so.
+    recipe and "ours alone" to one thread without saying so. A JAX compile cache of the
+    caller's (``JAX_COMPILATION_CACHE_DIR``) is dropped too: ours would start warm.
     """
-    env = {k: v for k, v in os.environ.items() if k not in (*THREAD_VARS, "XLA_FLAGS")}
+    env = {k: v for k, v in os.environ.items() if k not in (*THREAD_VARS, "XLA_FLAGS", "JAX_COMPILATION_CACHE_DIR")}
     flags = [f for f in os.environ.get("XLA_FLAGS", "").split() if not f.startswith(THREAD_FLAGS)]
     return {**env, **({"XLA_FLAGS": " ".join(flags)} if flags else {}), **extra}
 

@@ -74,7 +74,7 @@ def _cmd_reproduce(args) -> int:
           + (" (quick mode)" if args.quick else ""))
     table = reproduce(args.out, only=args.only, seeds=args.seeds, quick=args.quick, force=args.force,
                       verbose=args.verbose, data_path=args.data, jobs=jobs,
-                      wavenet_layers=args.wavenet_layers)
+                      wavenet_layers=args.wavenet_layers, compile_cache=not args.no_compile_cache)
     print(f"\n{len(table)} experiment(s) in {args.out}/results.csv")
     return 0
 
@@ -112,6 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--wavenet-layers", choices=("fused", "chapter"), default="fused",
                    help="the WaveNet as one CausalConvStack (default: the same function and weights, faster on a CPU) "
                         "or as the chapter's Conv1D layers")
+    p.add_argument("--no-compile-cache", action="store_true",
+                   help="on JAX, compile every run afresh instead of keeping compiled programs in OUT/compile-cache")
     p.add_argument("--force", action="store_true", help="retrain experiments already done")
     p.add_argument("-v", "--verbose", action="count", default=0, help="show Keras' per-epoch output")
     p.set_defaults(func=_cmd_reproduce)

@@ -223,7 +223,7 @@ COST_HINT = {"sarima": 90, "full_wavenet": 66, "wavenet": 62, "gru": 62, "lstm":
 
 def reproduce(out: str | Path = "results", only: str | None = None, seeds: int = 1, quick: bool = False,
               force: bool = False, verbose: int = 0, data_path=None, progress: bool = True, log=None,
-              jobs: int = 1, wavenet_layers: str = "fused") -> pd.DataFrame:
+              jobs: int = 1, wavenet_layers: str = "fused", compile_cache: bool = True) -> pd.DataFrame:
     """Run the chapter's experiments into ``out``; skip what is already done. Returns the table.
 
     ``jobs`` > 1 trains that many runs at once, in this process and ``jobs - 1`` workers,
@@ -233,8 +233,12 @@ def reproduce(out: str | Path = "results", only: str | None = None, seeds: int =
     ``keras.backend.clear_session()`` releases it, so memory does not grow run after run.
     ``wavenet_layers="chapter"`` trains the WaveNet with the chapter's ``Conv1D`` layers
     instead of the faster ``CausalConvStack`` that computes the same (see ``model_builder``).
+    On JAX, ``compile_cache`` keeps the compiled programs in ``out/compile-cache`` so that
+    runs load what earlier ones compiled (``ridership.compile_cache``); same results either way.
     """
     import keras
+
+    from .compile_cache import CACHE_DIR, persistent_compile_cache
 
     if seeds < 1:
         raise RidershipError(f"--seeds must be at least 1; got {seeds}.")
@@ -274,11 +278,12 @@ def reproduce(out: str | Path = "results", only: str | None = None, seeds: int =
     settings = {"out": str(out), "mode": mode, "verbose": verbose, "data_path": data_path, "sarima_workers": None,
                 "wavenet_layers": wavenet_layers}
     _setup(data_path)  # a bad data file stops here, with its message, before any worker starts
-    if jobs == 1 or len(todo) <= 1:
-        for name, seed in todo:
-            finished(run_job(name, seed, settings))
-    else:
-        _run_parallel(todo, settings, jobs, backend, finished)
+    with persistent_compile_cache(out / CACHE_DIR if compile_cache and todo else None):
+        if jobs == 1 or len(todo) <= 1:
+            for name, seed in todo:
+                finished(run_job(name, seed, settings))
+        else:
+            _run_parallel(todo, settings, jobs, backend, finished)
     bar.close()
     return write_tables(out, names=None)
 

@@ -22,6 +22,32 @@ def test_parallel_runs_give_the_same_results_as_one_after_another(tmp_path, data
     assert list(parallel["experiment"]) == ["naive", "linear", "univar", "mulvar"]  # the chapter's order
     pd.testing.assert_series_equal(serial["valid_mae"], parallel["valid_mae"])  # every run seeds itself
     assert len(list((tmp_path / "parallel" / "models").glob("*.keras"))) == 3
+    import keras  # the compile cache is JAX's: on other backends no folder appears
+
+    assert (tmp_path / "parallel" / "compile-cache").is_dir() == (keras.backend.backend() == "jax")
+
+
+def test_compile_cache_on_jax_is_reused_and_changes_no_result(tmp_path, data_path):
+    """A rerun into the same folder loads every program the first run compiled; without the
+    cache the run gives the same MAE and leaves no cache folder."""
+    env = {k: v for k, v in _env_with_root().items() if k != "JAX_COMPILATION_CACHE_DIR"}
+    env["KERAS_BACKEND"] = "jax"
+
+    def run(out, *extra) -> float:
+        cmd = [sys.executable, "-m", "ridership", "reproduce", "--only", "univar,mulvar", "--quick", "--out", str(out),
+               "--data", str(data_path), *extra]
+        done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
+        assert done.returncode == 0, done.stderr[-2000:]
+        return [json.loads((out / "runs" / f"{name}-seed42.json").read_text())["valid_mae"] for name in ("univar", "mulvar")]
+
+    first = run(tmp_path / "a")
+    cache = tmp_path / "a" / "compile-cache"
+    entries = sorted(path.name for path in cache.iterdir())
+    assert len(entries) > 10  # the steps and the small functions, from both processes
+    assert run(tmp_path / "a", "--force") == first
+    assert sorted(path.name for path in cache.iterdir()) == entries  # nothing compiled anew
+    assert run(tmp_path / "b", "--no-compile-cache") == first
+    assert not (tmp_path / "b" / "compile-cache").exists()
 
 
 def test_quick_mode_from_the_environment(monkeypatch, tmp_path, data_path):
@@ -226,12 +252,28 @@ def test_speed_benchmark_runs_both_sides(tmp_path):
     assert float(lines[-1].split()[-1].rstrip("x")) == float(rows[0][3])  # the headline: ours alone
 
 
-def test_speed_benchmark_per_experiment_line_compares_the_same_work():
+def _speed_module():
+    """benchmarks/speed.py, imported as a module."""
     sys.path.insert(0, str(ROOT / "benchmarks"))
     try:
         import speed
     finally:
         sys.path.remove(str(ROOT / "benchmarks"))
+    return speed
+
+
+def test_speed_benchmark_sides_start_without_the_callers_caps_or_compile_cache(monkeypatch):
+    speed = _speed_module()
+    monkeypatch.setenv("NPROC", "1")
+    monkeypatch.setenv("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1 --xla_dump_to=/tmp/d")
+    monkeypatch.setenv("JAX_COMPILATION_CACHE_DIR", "/tmp/warm")  # ours must start cold
+    env = speed.child_env(EXTRA="1")
+    assert "NPROC" not in env and "JAX_COMPILATION_CACHE_DIR" not in env
+    assert env["XLA_FLAGS"] == "--xla_dump_to=/tmp/d" and env["EXTRA"] == "1"
+
+
+def test_speed_benchmark_per_experiment_line_compares_the_same_work():
+    speed = _speed_module()
     recipe = {name: {42: {"seconds": seconds}} for name, seconds in
               [("naive", 0.004), ("sarima", 3.0), ("linear", 40.0), ("lstm", 90.0)]}
     runs = {"naive": {"experiment": "naive", "seconds": 0.001},
