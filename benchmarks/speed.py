@@ -136,11 +136,14 @@ def child_env(**extra: str) -> dict:
     Each side must start from its own defaults: a cap inherited from the caller (a shell,
     or a test process that ran ``reproduce`` with several jobs) would otherwise hold the
     recipe and "ours alone" to one thread without saying so. A JAX compile cache of the
-    caller's (``JAX_COMPILATION_CACHE_DIR``) is dropped too: ours would start warm.
+    caller's (``JAX_COMPILATION_CACHE_DIR``) is dropped too: ours would start warm. The
+    checkout this script is in comes first on ``PYTHONPATH``, so both sides run its package
+    rather than whichever one the environment has installed.
     """
     env = {k: v for k, v in os.environ.items() if k not in (*THREAD_VARS, "XLA_FLAGS", "JAX_COMPILATION_CACHE_DIR")}
     flags = [f for f in os.environ.get("XLA_FLAGS", "").split() if not f.startswith(THREAD_FLAGS)]
-    return {**env, **({"XLA_FLAGS": " ".join(flags)} if flags else {}), **extra}
+    path = os.pathsep.join(filter(None, [str(HERE.parent), env.get("PYTHONPATH")]))
+    return {**env, "PYTHONPATH": path, **({"XLA_FLAGS": " ".join(flags)} if flags else {}), **extra}
 
 
 def geo(xs) -> float:

@@ -270,6 +270,7 @@ def test_speed_benchmark_sides_start_without_the_callers_caps_or_compile_cache(m
     env = speed.child_env(EXTRA="1")
     assert "NPROC" not in env and "JAX_COMPILATION_CACHE_DIR" not in env
     assert env["XLA_FLAGS"] == "--xla_dump_to=/tmp/d" and env["EXTRA"] == "1"
+    assert env["PYTHONPATH"].split(os.pathsep)[0] == str(ROOT)  # this checkout's package, not an installed one
 
 
 def test_speed_benchmark_per_experiment_line_compares_the_same_work():
