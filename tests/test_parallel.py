@@ -33,7 +33,7 @@ def test_compile_cache_on_jax_is_reused_and_changes_no_result(tmp_path, data_pat
     env = {k: v for k, v in _env_with_root().items() if k != "JAX_COMPILATION_CACHE_DIR"}
     env["KERAS_BACKEND"] = "jax"
 
-    def run(out, *extra) -> float:
+    def run(out, *extra) -> list[float]:
         cmd = [sys.executable, "-m", "ridership", "reproduce", "--only", "univar,mulvar", "--quick", "--out", str(out),
                "--data", str(data_path), *extra]
         done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
