@@ -362,15 +362,31 @@ def convergence(names: list[str], out: Path, recipe_seeds: int, redo: str | None
 
     print(f"{len(names)} experiment(s) to convergence, seed {FIRST_SEED}; recipe = TensorFlow + tf.data windows, "
           f"serial; ours = `{' '.join(['ridership reproduce', *extra])}`" + ("" if extra else " (its defaults)"))
-    spread = recipe_seeds > 1
-    print(f"{'experiment':13} {'recipe s':>9} {'ours s':>7} {'recipe MAE':>11} {'ours MAE':>9} {'diff %':>7} "
-          f"{'epochs r/o':>11}" + (f" {'recipe min-max':>17} {'inside':>6}" if spread else ""))
-    outside = []
+    print("\n".join(convergence_table(names, recipe, ours["runs"], ours["seconds"], spread=recipe_seeds > 1)))
+    _print_memory(memory)
+    print(_per_experiment_line(names, recipe, ours["runs"]))
+    total_recipe = sum(recipe[n][FIRST_SEED]["seconds"] for n in names)
+    print(f"speedup: {total_recipe / ours['seconds']:.2f}x")
+
+
+def convergence_table(names: list[str], recipe: dict, runs: dict, wall: float, spread: bool = False) -> list[str]:
+    """The table at convergence, one line per experiment: both sides' seconds, the ratio of the
+    run's own time (``_own_ratio``: SARIMA's over its validation backtest, the recipe's work;
+    none for naive, milliseconds on both sides), both MAEs, the epochs; with ``spread``, the
+    recipe's MAE range over its seeds, whether ours is inside it, and a line naming those outside."""
+    lines = [f"{'experiment':13} {'recipe s':>9} {'ours s':>7} {'ratio':>6} {'recipe MAE':>11} {'ours MAE':>9} "
+             f"{'diff %':>7} {'epochs r/o':>11}" + (f" {'recipe min-max':>17} {'inside':>6}" if spread else "")]
+    parts, outside = [], []
     for name in names:
-        r, o = recipe[name][FIRST_SEED], ours["runs"][name]
+        r, o = recipe[name][FIRST_SEED], runs[name]
+        ratio = _own_ratio(name, r, o)
         maes = [row["mae"] for row in recipe[name].values()]
-        line = (f"{name:13} {r['seconds']:9.1f} {o['seconds']:7.1f} {r['mae']:11,.0f} {o['valid_mae']:9,.0f} "
-                f"{100 * (o['valid_mae'] / r['mae'] - 1):+7.1f} {r['epochs'] or 0:5d}/{o['epochs'] or 0:<5d}")
+        line = (f"{name:13} {r['seconds']:9.1f} {o['seconds']:7.1f} {'-' if ratio is None else f'{ratio:.2f}':>6} "
+                f"{r['mae']:11,.0f} {o['valid_mae']:9,.0f} {100 * (o['valid_mae'] / r['mae'] - 1):+7.1f} "
+                f"{r['epochs'] or 0:5d}/{o['epochs'] or 0:<5d}")
+        seconds, same_work = _own_seconds(o)
+        if name == "sarima" and same_work:
+            parts.append(f"sarima's ratio is over our validation backtest, {seconds:.1f} of its {o['seconds']:.1f} s")
         if spread and name in ("naive", "sarima"):
             line += f" {'(deterministic)':>17} {'same' if round(o['valid_mae']) == round(r['mae']) else 'NO':>6}"
         elif spread:
@@ -378,17 +394,23 @@ def convergence(names: list[str], out: Path, recipe_seeds: int, redo: str | None
             outside += [] if inside or len(maes) == 1 else [name]
             line += (f" {min(maes):8,.0f}-{max(maes):<8,.0f} "
                      f"{('yes' if inside else 'NO') if len(maes) > 1 else 'n/a':>6} {len(maes)} seeds")
-        print(line)
+        lines.append(line)
     total_recipe = sum(recipe[n][FIRST_SEED]["seconds"] for n in names)
-    print(f"{'total':13} {total_recipe:9.1f} {ours['seconds']:7.1f}   (ours: wall clock of the whole command, "
-          f"start-up included; per-experiment times overlap when it runs experiments in parallel)")
-    _print_memory(memory)
+    lines.append(f"{'total':13} {total_recipe:9.1f} {wall:7.1f} {total_recipe / wall:6.2f}   (ours: wall clock of the "
+                 f"whole command, start-up included; per-experiment times overlap when it runs experiments in parallel)")
+    lines += [f"({'; '.join(parts)})"] * bool(parts)
     if spread:
         few = [n for n in names if n not in ("naive", "sarima") and len(recipe[n]) == 1]
-        print("our MAE outside the recipe's spread: " + (", ".join(outside) or "none")
-              + (f"; only one recipe seed, not judged: {', '.join(few)}" if few else ""))
-    print(_per_experiment_line(names, recipe, ours["runs"]))
-    print(f"speedup: {total_recipe / ours['seconds']:.2f}x")
+        lines.append("our MAE outside the recipe's spread: " + (", ".join(outside) or "none")
+                     + (f"; only one recipe seed, not judged: {', '.join(few)}" if few else ""))
+    return lines
+
+
+def _own_ratio(name: str, recipe_row: dict, run: dict) -> float | None:
+    """Recipe seconds over the run's own seconds for the same work; None for naive."""
+    if name == "naive":  # milliseconds on both sides: a ratio of timer noise
+        return None
+    return recipe_row["seconds"] / _own_seconds(run)[0]
 
 
 def _own_seconds(run: dict) -> tuple[float, bool]:
@@ -407,11 +429,11 @@ def _per_experiment_line(names: list[str], recipe: dict, runs: dict) -> str:
     at different epochs (their random streams differ)."""
     ratios, unlike = {}, []
     for name in names:
-        if name == "naive":  # milliseconds on both sides: a ratio of timer noise
+        ratio = _own_ratio(name, recipe[name][FIRST_SEED], runs[name])
+        if ratio is None:
             continue
-        seconds, same_work = _own_seconds(runs[name])
-        ratios[name] = recipe[name][FIRST_SEED]["seconds"] / seconds
-        unlike += [] if same_work else [name]
+        ratios[name] = ratio
+        unlike += [] if _own_seconds(runs[name])[1] else [name]
     if not ratios:
         return "per experiment: nothing but naive run"
     networks = [r for n, r in ratios.items() if n != "sarima"]

@@ -290,6 +290,35 @@ def test_speed_benchmark_per_experiment_line_compares_the_same_work():
     assert f"{(0.05 * 4 * 9) ** (1 / 3):.2f}x over 3" in line and "sarima: ours also backtests the test period" in line
 
 
+def test_speed_benchmark_table_gives_each_experiments_ratio():
+    """At convergence each row has its own ratio (SARIMA's over its validation backtest, none for
+    naive), the total row the wall-clock one; with seeds, ours outside the recipe's range is named."""
+    speed = _speed_module()
+    recipe = {"naive": {42: {"seconds": 0.004, "mae": 42_143.0, "epochs": None}},
+              "sarima": {42: {"seconds": 3.0, "mae": 32_041.0, "epochs": None}},
+              "linear": {42: {"seconds": 40.0, "mae": 37_000.0, "epochs": 300},
+                         43: {"seconds": 41.0, "mae": 38_000.0, "epochs": 280}},
+              "lstm": {42: {"seconds": 90.0, "mae": 50_000.0, "epochs": 500},
+                       43: {"seconds": 95.0, "mae": 51_000.0, "epochs": 500}}}
+    runs = {"naive": {"experiment": "naive", "seconds": 0.001, "valid_mae": 42_143.0, "epochs": None},
+            "sarima": {"experiment": "sarima", "seconds": 60.0, "valid_mae": 32_041.0, "epochs": None,
+                       "detail": {"valid_seconds": 2.0}},
+            "linear": {"experiment": "linear", "seconds": 10.0, "valid_mae": 37_500.0, "epochs": 150},
+            "lstm": {"experiment": "lstm", "seconds": 12.5, "valid_mae": 49_000.0, "epochs": 480}}
+    lines = speed.convergence_table(list(recipe), recipe, runs, wall=20.0, spread=True)
+    header, rows = lines[0].split(), {line.split()[0]: line.split() for line in lines[1:6]}
+    column = header.index("ratio") - 2  # "recipe s" and "ours s" are two words each in the header
+    assert header[:7] == ["experiment", "recipe", "s", "ours", "s", "ratio", "recipe"]
+    assert [rows[name][column] for name in recipe] == ["-", "1.50", "4.00", "7.20"]
+    assert rows["total"][column] == f"{(0.004 + 3 + 40 + 90) / 20:.2f}"
+    assert lines[6] == "(sarima's ratio is over our validation backtest, 2.0 of its 60.0 s)"
+    assert rows["linear"][-4:] == ["37,000-38,000", "yes", "2", "seeds"] and rows["lstm"][-3] == "NO"
+    assert lines[-1] == "our MAE outside the recipe's spread: lstm"
+    del runs["sarima"]["detail"]  # saved before the split: its whole time, and no note
+    lines = speed.convergence_table(list(recipe), recipe, runs, wall=20.0)
+    assert lines[2].split()[column] == "0.05" and len(lines) == 6 and "spread" not in lines[-1]
+
+
 def test_speed_benchmark_says_repeat_needs_epochs():
     done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "speed.py"), "--repeat", "3"],
                           capture_output=True, text=True, timeout=120, env=_env_with_root())
