@@ -20,8 +20,9 @@ Two modes:
   chapter (naive and SARIMA included), seed 42. The headline is the end-to-end ratio:
   recipe seconds over the wall-clock seconds of ``ridership reproduce`` (which also
   computes test MAEs and saves every model: extra work on our side; it starts from an empty
-  results folder, so its compile cache starts empty too). The line before it
-  gives the geometric mean over the experiments of each run's own time ratio: lower with
+  results folder, so its compile cache starts empty too). The table's ratio column is each
+  run's own time ratio (SARIMA's over its validation backtest), and the line before the last
+  gives their geometric mean over the experiments: lower with
   our defaults, which train two runs at once (each on one thread, so each takes longer than
   its share of the wall clock), and moved by the sides stopping at different epochs.
   ``--recipe-seeds K`` also runs the recipe under seeds 43.. to show its spread.
