@@ -377,7 +377,7 @@ def convergence_table(names: list[str], recipe: dict, runs: dict, wall: float, s
     recipe's MAE range over its seeds, whether ours is inside it, and a line naming those outside."""
     lines = [f"{'experiment':13} {'recipe s':>9} {'ours s':>7} {'ratio':>6} {'recipe MAE':>11} {'ours MAE':>9} "
              f"{'diff %':>7} {'epochs r/o':>11}" + (f" {'recipe min-max':>17} {'inside':>6}" if spread else "")]
-    parts, outside = [], []
+    note, outside = None, []
     for name in names:
         r, o = recipe[name][FIRST_SEED], runs[name]
         ratio = _own_ratio(name, r, o)
@@ -385,9 +385,9 @@ def convergence_table(names: list[str], recipe: dict, runs: dict, wall: float, s
         line = (f"{name:13} {r['seconds']:9.1f} {o['seconds']:7.1f} {'-' if ratio is None else f'{ratio:.2f}':>6} "
                 f"{r['mae']:11,.0f} {o['valid_mae']:9,.0f} {100 * (o['valid_mae'] / r['mae'] - 1):+7.1f} "
                 f"{r['epochs'] or 0:5d}/{o['epochs'] or 0:<5d}")
-        seconds, same_work = _own_seconds(o)
-        if name == "sarima" and same_work:
-            parts.append(f"sarima's ratio is over our validation backtest, {seconds:.1f} of its {o['seconds']:.1f} s")
+        valid, apart = _own_seconds(o)
+        if name == "sarima" and apart:
+            note = f"(sarima's ratio is over our validation backtest, {valid:.1f} of its {o['seconds']:.1f} s)"
         if spread and name in ("naive", "sarima"):
             line += f" {'(deterministic)':>17} {'same' if round(o['valid_mae']) == round(r['mae']) else 'NO':>6}"
         elif spread:
@@ -399,7 +399,7 @@ def convergence_table(names: list[str], recipe: dict, runs: dict, wall: float, s
     total_recipe = sum(recipe[n][FIRST_SEED]["seconds"] for n in names)
     lines.append(f"{'total':13} {total_recipe:9.1f} {wall:7.1f} {total_recipe / wall:6.2f}   (ours: wall clock of the "
                  f"whole command, start-up included; per-experiment times overlap when it runs experiments in parallel)")
-    lines += [f"({'; '.join(parts)})"] * bool(parts)
+    lines += [note] if note else []
     if spread:
         few = [n for n in names if n not in ("naive", "sarima") and len(recipe[n]) == 1]
         lines.append("our MAE outside the recipe's spread: " + (", ".join(outside) or "none")
