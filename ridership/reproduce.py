@@ -95,7 +95,8 @@ def run_baseline(name: str, df: pd.DataFrame, quick: bool, workers: int | None =
         refit = "weekly" if quick else "daily"
         test = sarima_backtest(rail, test_start, test_end, refit=refit, workers=workers).mae
         # the chapter backtests the validation period only: its time on its own, for comparisons
-        detail = {"valid_period": "2019-03..2019-05", "test_refit": refit, "valid_seconds": backtest.seconds}
+        detail = {"valid_period": "2019-03..2019-05", "test_refit": refit, "valid_seconds": backtest.seconds,
+                  "engine": backtest.engine}
     return {"valid_mae": float(valid), "test_mae": float(test), "epochs": None,
             "seconds": time.perf_counter() - tick, "detail": detail}
 
