@@ -104,7 +104,11 @@ def forecast(params, y, season: int = 7) -> float:
     params = np.asarray(params, dtype=float)
     o = _observed(y, season)
     n = o.size
-    factor, xi = _factor(params, o, season)
+    parts = _factor(params, o, season)
+    if parts is None:
+        raise RidershipError(f"SARIMA parameters {params.tolist()} give no valid covariance: the AR and MA "
+                             "coefficients must lie strictly between -1 and 1 and the variance be positive.")
+    factor, xi = parts
     # The next Z is eps_n + theta eps_(n-s): of the past, correlated with Z_(n-s) only.
     cov = np.zeros((n, 1))
     cov[n - season, 0] = params[2] * params[1]

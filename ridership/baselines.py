@@ -5,9 +5,9 @@ the chapter does. Each fit is a small problem. For the chapter's model the fits 
 ``banded_sarima`` by default (statsmodels' likelihood, start and optimizer, computed with one
 banded Cholesky factor: the same forecasts to thousandths of a rider, about ten times
 faster); ``engine="statsmodels"`` runs statsmodels' ARIMA itself, as other orders always do.
-Either way we import SciPy and statsmodels first, pin BLAS to one thread per process and
-spread the days over worker processes. Cheaper modes refit weekly or never, reusing fitted
-parameters on new data.
+Either way we import SciPy first, pin BLAS to one thread per process and spread the days
+over worker processes; statsmodels is imported only when a fit needs it. Cheaper modes refit
+weekly or never, reusing fitted parameters on new data.
 """
 
 from __future__ import annotations
@@ -22,8 +22,6 @@ import multiprocessing
 import numpy as np
 import pandas as pd
 import scipy.linalg  # noqa: F401  (load BLAS before limiting its threads)
-import statsmodels.api  # noqa: F401
-from statsmodels.tsa.arima.model import ARIMA
 from threadpoolctl import ThreadpoolController
 
 from . import banded_sarima
@@ -75,6 +73,8 @@ def fit_sarima(series: pd.Series, order=ORDER, seasonal_order=SEASONAL_ORDER, st
     covariance once it changes by less than that fraction of the variance of the
     differenced series; ``None`` keeps statsmodels' default.
     """
+    from statsmodels.tsa.arima.model import ARIMA  # here: the banded fits never load statsmodels
+
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         model = ARIMA(series, order=order, seasonal_order=seasonal_order)

@@ -218,7 +218,7 @@ def write_tables(out: Path, names: list[str] | None = None) -> pd.DataFrame:
 
 
 #: Typical seconds of one run on a 2-core CPU (JAX), to start the longest first in parallel runs.
-COST_HINT = {"sarima": 90, "full_wavenet": 66, "wavenet": 62, "gru": 62, "lstm": 59, "conv_rnn": 37, "custom_ln": 21,
+COST_HINT = {"sarima": 5, "full_wavenet": 66, "wavenet": 62, "gru": 62, "lstm": 59, "conv_rnn": 37, "custom_ln": 21,
              "custom_loop": 20, "seq2seq": 18, "deep": 16, "multask": 15, "ahead": 15}
 
 

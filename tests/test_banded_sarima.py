@@ -1,5 +1,7 @@
 """banded_sarima against statsmodels' ARIMA: the same likelihood, start, fit and forecasts."""
 
+import subprocess
+import sys
 import warnings
 
 import numpy as np
@@ -89,3 +91,16 @@ def test_bad_input_says_what_to_do(df):
     gappy[50] = np.nan
     with pytest.raises(RidershipError, match="1 missing"):
         banded_sarima.fit(gappy)
+    with pytest.raises(RidershipError, match="strictly between -1 and 1"):
+        banded_sarima.forecast((1.5, 0.2, 1e9), np.arange(100.0))
+
+
+def test_banded_backtests_leave_statsmodels_unloaded(data_path):
+    """statsmodels' modules take about 45 MB; a process that only runs the chapter's model needs none."""
+    code = ("import sys; import ridership; "
+            f"rail = ridership.load_ridership({str(data_path)!r})['rail']; "
+            "b = ridership.sarima_backtest(rail, '2019-05-25', '2019-05-31', workers=1); "
+            "print(b.engine, 'statsmodels' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split()[-2:] == ["banded", "False"]
