@@ -54,6 +54,11 @@ class BandedFit:
     evaluations: int
     start_warnings: int
 
+    @property
+    def warnings(self) -> int:
+        """What statsmodels would have warned about: starting values set to zero, no convergence."""
+        return self.start_warnings + (not self.converged)
+
 
 def _observed(y: np.ndarray, season: int) -> np.ndarray:
     o = np.array(y, dtype=float)
@@ -88,15 +93,18 @@ def _factor(params, o: np.ndarray, season: int):
     return (factor, innovations[:, 0]) if info == 0 else None
 
 
-def loglike(params, y, season: int = 7) -> float:
-    """The log-likelihood statsmodels' ``ARIMA(y, (1,0,0), (0,1,1,season)).loglike(params)`` gives."""
-    o = _observed(y, season)
-    parts = _factor(np.asarray(params, dtype=float), o, season)
+def _loglike(params, o: np.ndarray, season: int) -> float:
+    """The log-likelihood of the observed ``o``: the factor's terms past the burned first season."""
+    parts = _factor(params, o, season)
     if parts is None:
         return -np.inf
     factor, xi = parts
-    return float(-0.5 * (o.size - season) * _LOG_2PI - np.log(factor[0, season:]).sum()
-                 - 0.5 * (xi[season:] @ xi[season:]))
+    return -0.5 * (o.size - season) * _LOG_2PI - np.log(factor[0, season:]).sum() - 0.5 * (xi[season:] @ xi[season:])
+
+
+def loglike(params, y, season: int = 7) -> float:
+    """The log-likelihood statsmodels' ``ARIMA(y, (1,0,0), (0,1,1,season)).loglike(params)`` gives."""
+    return float(_loglike(np.asarray(params, dtype=float), _observed(y, season), season))
 
 
 def forecast(params, y, season: int = 7) -> float:
@@ -165,12 +173,7 @@ def fit(y, season: int = 7) -> BandedFit:
     count = 0
 
     def objective(x):
-        parts = _factor(_constrain(x), o, season)
-        if parts is None:
-            return np.inf
-        factor, xi = parts
-        return (0.5 * (n - season) * _LOG_2PI + np.log(factor[0, season:]).sum()
-                + 0.5 * (xi[season:] @ xi[season:])) / n
+        return -_loglike(_constrain(x), o, season) / n
 
     def value_and_gradient(x):
         nonlocal count
@@ -190,4 +193,4 @@ def fit(y, season: int = 7) -> BandedFit:
 def fit_and_forecast(y, season: int = 7) -> tuple[float, int]:
     """The next value's forecast after fitting on ``y``, and the warnings statsmodels would count."""
     result = fit(y, season)
-    return forecast(result.params, y, season), result.start_warnings + (not result.converged)
+    return forecast(result.params, y, season), result.warnings

@@ -257,7 +257,7 @@ def _reuse(series, days, origin, step, bar, order, seasonal_order, engine):
             values = _banded(history, order, seasonal_order, engine)
             if values is not None and np.isfinite(series.loc[block[0]: block[-1]].to_numpy(dtype=float)).all():
                 fitted = banded_sarima.fit(values, seasonal_order[3])
-                n_warn += fitted.start_warnings + (not fitted.converged)
+                n_warn += fitted.warnings
                 fits += 1
                 known = series.loc[origin: block[-1]].to_numpy(dtype=float)
                 forecasts.extend(banded_sarima.forecast(fitted.params, known[:values.size + k], seasonal_order[3])
