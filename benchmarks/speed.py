@@ -54,7 +54,8 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-RECIPE_ENV = {"KERAS_BACKEND": "tensorflow"}
+#: The recipe runs on TensorFlow's own defaults: oneDNN on (the package turns it off by default).
+RECIPE_ENV = {"KERAS_BACKEND": "tensorflow", "TF_ENABLE_ONEDNN_OPTS": "1"}
 FIRST_SEED = 42
 
 
@@ -127,19 +128,18 @@ def _save(path: Path, record: dict) -> None:
     os.replace(tmp, path)
 
 
-THREAD_VARS = ("NPROC", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")  # what limit_threads sets
+THREAD_VARS = ("NPROC", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "GLIBC_TUNABLES")
 THREAD_FLAGS = ("--xla_cpu_multi_thread_eigen=", "intra_op_parallelism_threads=")
 
 
 def child_env(**extra: str) -> dict:
-    """This environment without the thread caps ``ridership.parallel.limit_threads`` sets, plus ``extra``.
+    """This environment without thread caps, malloc tunables or a compile cache, plus ``extra``.
 
-    Each side must start from its own defaults: a cap inherited from the caller (a shell,
-    or a test process that ran ``reproduce`` with several jobs) would otherwise hold the
-    recipe and "ours alone" to one thread without saying so. A JAX compile cache of the
-    caller's (``JAX_COMPILATION_CACHE_DIR``) is dropped too: ours would start warm. The
-    checkout this script is in comes first on ``PYTHONPATH``, so both sides run its package
-    rather than whichever one the environment has installed.
+    Each side must start from its own defaults: a cap inherited from the caller (a shell
+    that set one) would otherwise hold the recipe and "ours alone" to one thread without
+    saying so. A JAX compile cache of the caller's (``JAX_COMPILATION_CACHE_DIR``) is dropped
+    too: ours would start warm. The checkout this script is in comes first on ``PYTHONPATH``,
+    so both sides run its package rather than whichever one the environment has installed.
     """
     env = {k: v for k, v in os.environ.items() if k not in (*THREAD_VARS, "XLA_FLAGS", "JAX_COMPILATION_CACHE_DIR")}
     flags = [f for f in os.environ.get("XLA_FLAGS", "").split() if not f.startswith(THREAD_FLAGS)]
@@ -161,7 +161,8 @@ def recipe_worker(names: list[str], seeds: list[int], out: Path) -> None:
     import keras
 
     import ridership
-    from ridership.experiments import EXPERIMENTS, make_data
+    from ridership.datasets import make_data
+    from ridership.experiments import EXPERIMENTS
     from sarima import straightforward
 
     df = ridership.load_ridership()
@@ -183,7 +184,7 @@ def recipe_worker(names: list[str], seeds: list[int], out: Path) -> None:
                 # would follow whichever run came before in this process (or none, for the first).
                 keras.utils.set_random_seed(seed)
                 data = make_data(exp.data, df, fast=False)  # tf.data windows, as the chapter builds them
-                result = ridership.fit_and_evaluate(ridership.MODELS[name], data["train"], data["valid"],
+                result = ridership.fit_and_evaluate(ridership.MODELS[exp.model], data["train"], data["valid"],
                                                     exp.learning_rate, seed=seed)
                 mae, epochs = result.mae, len(result.history.epoch)
             _save(path, {"name": name, "seed": seed, "seconds": time.perf_counter() - tick, "mae": mae,
@@ -194,34 +195,37 @@ def recipe_worker(names: list[str], seeds: list[int], out: Path) -> None:
 def epochs_worker(side: str, names: list[str], epochs: int, threads: int | None = None) -> None:
     """Exactly ``epochs`` epochs per model; one JSON line per model on stdout.
 
-    Ours is set up as ``ridership reproduce`` sets up the process that trains: no thread cap
-    when it trains one run alone, ``threads=1`` as each of the runs it trains at once.
+    Ours is set up as a worker of ``ridership reproduce``: TensorFlow kept out, and on
+    ``threads`` CPUs when given (one, as each of the runs the full command trains at once);
+    it trains through ``fit_experiment``, as the command does.
     """
     if side == "ours":
-        from ridership.parallel import worker_setup
+        from ridership.runtime import cores, keep_tensorflow_out, use_cpus
 
-        worker_setup(threads=threads)
+        use_cpus(cores()[:threads] if threads else None)
+        keep_tensorflow_out()
     import keras
 
     import ridership
-    from ridership.experiments import EXPERIMENTS, make_data
-    from ridership.reproduce import STEPS_PER_EXECUTION, model_builder
+    from ridership.datasets import make_data
+    from ridership.experiments import EXPERIMENTS, fit_experiment
     from ridership.training import EpochTimer
 
     df = ridership.load_ridership()
     for name in names:
         exp = EXPERIMENTS[name]
         tick = time.perf_counter()
-        keras.utils.set_random_seed(FIRST_SEED)  # before the datasets, as in recipe_worker
-        data = make_data(exp.data, df, fast=side == "ours")
         timer = EpochTimer()
-        # ours: as `reproduce` builds and trains it
-        builder = model_builder(name) if side == "ours" else ridership.MODELS[name]
-        calls = {"steps_per_execution": STEPS_PER_EXECUTION} if side == "ours" else {}
-        result = ridership.fit_and_evaluate(builder, data["train"], data["valid"], exp.learning_rate,
-                                            epochs=epochs, patience=None, callbacks=[timer], shuffle=exp.shuffle,
-                                            **calls)
-        print(json.dumps({"name": name, "seconds": time.perf_counter() - tick, "mae": result.mae,
+        if side == "ours":
+            result = fit_experiment(name, df, FIRST_SEED, epochs=epochs, patience=None, callbacks=[timer])
+        else:
+            keras.utils.set_random_seed(FIRST_SEED)  # before the datasets, as in recipe_worker
+            data = make_data(exp.data, df, fast=False)
+            result = ridership.fit_and_evaluate(ridership.MODELS[exp.model], data["train"], data["valid"],
+                                                exp.learning_rate, epochs=epochs, patience=None, callbacks=[timer],
+                                                shuffle=exp.shuffle)
+        print(json.dumps({"name": name, "seconds": time.perf_counter() - tick, "mae": result.valid_mae
+                          if side == "ours" else result.mae,
                           "epoch_ms": timer.steady_ms, "first_epoch_s": timer.times[0],
                           "compute_threads": _compute_threads()}), flush=True)
 
@@ -255,7 +259,7 @@ def per_epoch(names: list[str], epochs: int, repeat: int = 1) -> None:
     for _ in range(repeat):
         results = {}
         for side, (worker, cap) in sides.items():
-            env = child_env(KERAS_BACKEND="tensorflow" if worker == "recipe" else "jax", TF_CPP_MIN_LOG_LEVEL="2")
+            env = child_env(**(RECIPE_ENV if worker == "recipe" else {"KERAS_BACKEND": "jax"}), TF_CPP_MIN_LOG_LEVEL="2")
             cmd = [sys.executable, __file__, "--worker", worker, "--only", ",".join(names), "--epochs", str(epochs)]
             cmd += [] if cap is None else ["--threads", str(cap)]
             _, sampled, out = run_measured(cmd, env)
@@ -465,7 +469,7 @@ def main(argv=None) -> None:
 
     # Ask a child for the experiment names: importing ridership here would load a Keras backend
     # into this process, whose shared pages would then blur the sides' memory (PSS).
-    order = subprocess.run([sys.executable, "-c", "from ridership.reproduce import ORDER; print(*ORDER)"],
+    order = subprocess.run([sys.executable, "-c", "from ridership.tables import ORDER; print(*ORDER)"],
                            capture_output=True, text=True, check=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
     ORDER = order.stdout.split()
     models = [n for n in ORDER if n not in ("naive", "sarima")]

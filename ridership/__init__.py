@@ -1,50 +1,54 @@
 """ridership: chapter 15 of Hands-On Machine Learning (3rd ed.), CTA ridership, on Keras 3.
 
-Importing the package registers its custom Keras layers, so saved ``.keras``
-models that use them load back.
+``import ridership`` is quick: it chooses the Keras backend (``ridership.backend``: the
+``KERAS_BACKEND`` variable, else JAX when installed) and loads the rest on first use. The
+package's custom Keras layers register themselves as soon as Keras is imported, so saved
+``.keras`` models that use them load back (``ridership.runtime``).
+
+Example:
+
+>>> import ridership
+>>> df = ridership.load_ridership()
+>>> result = ridership.fit_experiment("univar", df)   # as `ridership reproduce` trains it
+>>> result.valid_mae                                  # riders
 """
 
-import os
+from importlib import import_module
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter quiet
+from .backend import choose_backend
+from .errors import RidershipError
+from .runtime import register_layers_on_keras_import
 
-from .launch import choose_command_backend  # noqa: E402
+choose_backend()
+register_layers_on_keras_import()
 
-choose_command_backend()  # `ridership reproduce` starts on its backend rather than restarting on it
+__version__ = "0.2.0"
 
-from .batches import BufferShuffled  # noqa: E402
-from .data import load_ridership, multivariate_frame, period, read_ridership, split  # noqa: E402
-from .errors import RidershipError  # noqa: E402
-from .experiments import EXPERIMENTS, make_data, versus_book  # noqa: E402
-from .forecasting import direct_forecast, horizon_mae, iterative_forecast  # noqa: E402
-from .layers import CausalConvStack, GatedActivationUnit, LNSimpleRNNCell, StepLoopRNN  # noqa: E402
-from .models import MODELS, build_model  # noqa: E402
-from .training import FitResult, evaluate_mae, fit_and_evaluate, quick_mode  # noqa: E402
-from .windows import (  # noqa: E402
-    ahead_arrays, ahead_dataset, seq2seq_arrays, timeseries_dataset, to_seq2seq_dataset, to_windows, window_arrays,
-)
-
-__version__ = "0.1.0"
-
-#: Loaded on first use: statsmodels is heavy, and a process that only trains never needs it.
-_LAZY = {name: ".baselines" for name in ("naive_errors", "naive_forecast", "sarima_backtest", "sarima_forecast")}
+#: Public name -> the module that defines it; each module loads on first use.
+_EXPORTS = {
+    "data": ["load_ridership", "read_ridership", "split", "period", "multivariate_frame"],
+    "baselines": ["naive_forecast", "naive_errors", "sarima_forecast", "sarima_backtest", "BASELINES"],
+    "windows": ["window_arrays", "ahead_arrays", "seq2seq_arrays", "timeseries_dataset", "ahead_dataset",
+                "to_windows", "to_seq2seq_dataset"],
+    "datasets": ["make_data", "DATA_KINDS"],
+    "experiments": ["EXPERIMENTS", "Experiment", "fit_experiment", "versus_book"],
+    "models": ["MODELS", "build_model"],
+    "layers": ["LNSimpleRNNCell", "StepLoopRNN", "GatedActivationUnit", "CausalConvStack"],
+    "batches": ["BufferShuffled"],
+    "training": ["fit_and_evaluate", "evaluate_mae", "FitResult", "quick_mode"],
+    "forecasting": ["iterative_forecast", "direct_forecast", "horizon_mae"],
+}
+_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
+__all__ = ["RidershipError", "choose_backend", *_WHERE]
 
 
 def __getattr__(name: str):
-    if name in _LAZY:
-        import importlib
-
-        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+    if name in _WHERE:
+        value = getattr(import_module(f".{_WHERE[name]}", __name__), name)
         globals()[name] = value
         return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = [
-    "RidershipError", "load_ridership", "read_ridership", "split", "period", "multivariate_frame",
-    "naive_forecast", "naive_errors", "sarima_forecast", "sarima_backtest",
-    "window_arrays", "ahead_arrays", "seq2seq_arrays", "timeseries_dataset", "ahead_dataset",
-    "to_windows", "to_seq2seq_dataset", "BufferShuffled", "MODELS", "build_model", "EXPERIMENTS", "make_data",
-    "LNSimpleRNNCell", "StepLoopRNN", "GatedActivationUnit", "CausalConvStack", "fit_and_evaluate", "evaluate_mae", "FitResult",
-    "iterative_forecast", "direct_forecast", "horizon_mae", "versus_book", "quick_mode",
-]
+def __dir__():
+    return sorted({*globals(), *__all__})

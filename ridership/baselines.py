@@ -1,40 +1,36 @@
-"""The chapter's statistical baselines: the naive seasonal forecast and SARIMA.
+"""The chapter's statistical baselines: the naive seasonal forecast and SARIMA's daily backtest.
 
-The SARIMA backtest refits the model every day on all data since ``origin``, as
-the chapter does. Each fit is a small problem. For the chapter's model the fits run on
-``banded_sarima`` by default (statsmodels' likelihood, start and optimizer, computed with one
-banded Cholesky factor: the same forecasts to thousandths of a rider, about ten times
-faster); ``engine="statsmodels"`` runs statsmodels' ARIMA itself, as other orders always do.
-Either way we import SciPy first, pin BLAS to one thread per process and spread the days
-over worker processes; statsmodels is imported only when a fit needs it. Cheaper modes refit
-weekly or never, reusing fitted parameters on new data.
+The SARIMA backtest refits the model every day on all data since ``origin``, as the chapter
+does; each fit is computed by one of the engines in ``ridership.sarima``. Cheaper modes refit
+weekly or never, reusing fitted parameters on new data. ``BASELINES`` lists what
+``ridership reproduce`` runs for each baseline.
+
+Example:
+
+>>> naive_errors(df).round(1)
+          mae  mape
+bus   43915.6   8.3
+rail  42143.3   9.0
 """
 
 from __future__ import annotations
 
-import functools
 import time
-import warnings
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import dataclass, field
-import multiprocessing
+from typing import Callable
 
 import numpy as np
 import pandas as pd
-import scipy.linalg  # noqa: F401  (load BLAS before limiting its threads)
-from threadpoolctl import ThreadpoolController
 
 from . import banded_sarima
-from .data import select
+from .data import PERIODS, select
 from .errors import RidershipError
-from .parallel import cores
+from .sarima import ORDER, SEASONAL_ORDER, banded_values, check_engine, fit_and_forecast, fit_sarima, one_blas_thread
 
-ORDER = (1, 0, 0)
-SEASONAL_ORDER = (0, 1, 1, 7)
 ORIGIN = "2019-01-01"
 REFIT_MODES = ("daily", "weekly", "never")
-#: "banded": ``banded_sarima`` where it covers the model and data, statsmodels elsewhere.
-ENGINES = ("banded", "statsmodels")
+VALID = ("2019-03-01", "2019-05-31")  # the chapter's validation backtest
 
 
 def naive_forecast(data: pd.DataFrame | pd.Series, lag: int = 7) -> pd.DataFrame | pd.Series:
@@ -53,67 +49,12 @@ def naive_errors(df: pd.DataFrame, start: str = "2019-03", end: str = "2019-05",
     return pd.DataFrame({"mae": errors.abs().mean(), "mape": (errors / truth).abs().mean() * 100})
 
 
-#: For a fit used only to forecast: no standard errors (a numerical Hessian per fit) and no
-#: stored filter output. The estimates and forecasts are the same to the last bit; 19 % faster.
-FORECAST_ONLY = {"cov_type": "none", "low_memory": True}
-
-#: Relative change of the state covariance below which the Kalman filter treats itself as
-#: converged and stops recomputing it. statsmodels' default (an absolute 1e-19) never
-#: triggers on ridership-sized numbers, so every likelihood evaluation recomputes a
-#: covariance that stopped changing after a few months of data. At 1e-10 the backtests'
-#: forecasts move by thousandths of a rider and the test-period backtest takes 29 % less time.
-STEADY_STATE = 1e-10
-
-
-def fit_sarima(series: pd.Series, order=ORDER, seasonal_order=SEASONAL_ORDER, start_params=None,
-               steady_state: float | None = None, **fit_kwargs):
-    """Fit statsmodels' ARIMA on ``series``; return (results, warnings raised).
-
-    ``steady_state`` (e.g. ``STEADY_STATE``) lets the filter stop updating the state
-    covariance once it changes by less than that fraction of the variance of the
-    differenced series; ``None`` keeps statsmodels' default.
-    """
-    from statsmodels.tsa.arima.model import ARIMA  # here: the banded fits never load statsmodels
-
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        model = ARIMA(series, order=order, seasonal_order=seasonal_order)
-        if steady_state is not None:
-            # The filter compares the squared norm of the covariance's change with this.
-            model.ssm.tolerance = (steady_state * _innovation_scale(series, order, seasonal_order)) ** 2
-        results = model.fit(start_params=start_params, **fit_kwargs)
-    return results, len(caught)
-
-
-def _innovation_scale(series: pd.Series, order, seasonal_order) -> float:
-    """The variance of the series after the model's differencing: the units of its covariances."""
-    values = series.to_numpy(dtype=float)
-    for _ in range(seasonal_order[1]):
-        values = values[seasonal_order[3]:] - values[:-seasonal_order[3]]
-    values = np.diff(values, n=order[1])
-    scale = float(np.nanvar(values)) if values.size > 1 else 0.0
-    return scale if np.isfinite(scale) and scale > 0 else 1.0
-
-
 def sarima_forecast(series: pd.Series, today: str, origin: str = ORIGIN, order=ORDER,
                     seasonal_order=SEASONAL_ORDER, engine: str = "banded") -> float:
     """The one-day-ahead forecast for the day after ``today`` from data ``origin``..``today``."""
-    _check_engine(engine)
+    check_engine(engine)
     history = select(series, origin, today).asfreq("D")
-    return _fit_and_forecast(history, order, seasonal_order, engine)[0]
-
-
-def _check_engine(engine: str) -> None:
-    if engine not in ENGINES:
-        raise RidershipError(f"Unknown SARIMA engine {engine!r}; choose one of {', '.join(ENGINES)}.")
-
-
-def _banded(history: pd.Series, order, seasonal_order, engine: str) -> np.ndarray | None:
-    """``history`` as an array when ``banded_sarima`` fits it, else None (statsmodels does)."""
-    if engine != "banded" or not banded_sarima.supports(order, seasonal_order):
-        return None
-    values = history.to_numpy(dtype=float)
-    return values if banded_sarima.usable(values, seasonal_order[3]) else None
+    return fit_and_forecast(history, order, seasonal_order, engine)[0]
 
 
 @dataclass
@@ -139,155 +80,119 @@ class Backtest:
         return float(((self.forecasts - self.truth) / self.truth).abs().mean() * 100)
 
 
-@functools.cache
-def _blas() -> ThreadpoolController:
-    """This process's BLAS libraries, looked up once. ``threadpool_limits`` looks them up on
-    every call (6 to 7 ms; 0.03 ms for the controller's ``limit``): over 122 daily fits that
-    was 10.7 % of the backtest's time (median of six rounds), forecasts identical."""
-    return ThreadpoolController()
+def default_workers(engine: str = "banded") -> int:
+    """Processes for the daily refits: one for the banded fits (a fit takes milliseconds, less
+    than starting a process), one per core for statsmodels' (``benchmarks/sarima.py``)."""
+    from .runtime import cores
+
+    return 1 if engine == "banded" else len(cores())
 
 
-def _one_blas_thread():
-    """A context in which BLAS uses one thread: a small fit loses more to threads than it gains."""
-    return _blas().limit(limits=1)
-
-
-def _fit_and_forecast(history: pd.Series, order, seasonal_order, engine: str = "banded") -> tuple[float, int]:
-    """The one-day forecast after ``history`` and the warnings counted: the forecast-only fit."""
-    with _one_blas_thread():
-        values = _banded(history, order, seasonal_order, engine)
-        if values is not None:
-            return banded_sarima.fit_and_forecast(values, seasonal_order[3])
-        results, n_warn = fit_sarima(history, order, seasonal_order, steady_state=STEADY_STATE,
-                                     **FORECAST_ONLY)
-        return float(results.forecast().iloc[0]), n_warn
-
-
-# Worker processes read the series from this global, inherited when they fork,
-# so each task ships only two dates.
-_SERIES: pd.Series | None = None
-
-
-def _worker_task(day: pd.Timestamp, origin, order, seasonal_order, engine) -> tuple[pd.Timestamp, float, int]:
-    history = _SERIES.loc[origin: day - pd.Timedelta(days=1)]
-    value, n_warn = _fit_and_forecast(history, order, seasonal_order, engine)
-    return day, value, n_warn
-
-
-def default_workers() -> int:
-    """One worker per core this process may use."""
-    return cores()
-
-
-def sarima_backtest(series: pd.Series, start: str = "2019-03-01", end: str = "2019-05-31",
+def sarima_backtest(series: pd.Series, start: str = VALID[0], end: str = VALID[1],
                     origin: str = ORIGIN, refit: str = "daily", workers: int | None = None,
                     progress: bool = False, order=ORDER, seasonal_order=SEASONAL_ORDER,
                     engine: str = "banded") -> Backtest:
     """Forecast each day of ``start``..``end`` from the data before it.
 
-    ``refit="daily"`` (the chapter's method) fits a new model every day, in
-    ``workers`` processes (default: one per core). ``"weekly"`` fits on the
-    first day of each week and reuses those parameters for the next six days;
-    ``"never"`` fits once, on the data before ``start``. ``engine="banded"``
-    fits the chapter's model with ``banded_sarima`` (statsmodels' fit, computed
-    faster); ``"statsmodels"`` runs statsmodels' ARIMA. The warnings fitting
-    raises are counted, not shown.
+    Args:
+        series: the daily series (rail).
+        start, end: the days to forecast.
+        origin: the first day every fit uses.
+        refit: ``"daily"`` (the chapter's: a new fit every day), ``"weekly"`` (fit on the first
+            day of each week, reuse the parameters for six more), ``"never"`` (fit once).
+        workers: processes for the daily fits (default: ``default_workers(engine)``).
+        progress: show a progress bar.
+        order, seasonal_order: the model (default: the chapter's).
+        engine: ``"banded"`` or ``"statsmodels"`` (``ridership.sarima``).
+
+    The warnings fitting raises are counted, not shown.
     """
     if refit not in REFIT_MODES:
         raise RidershipError(f"Unknown refit mode {refit!r}; choose one of {', '.join(REFIT_MODES)}.")
-    _check_engine(engine)
+    check_engine(engine)
+    workers = default_workers(engine) if workers is None else workers
+    if not isinstance(workers, int) or workers < 1:
+        raise RidershipError(f"workers must be a whole number of at least 1; got {workers!r}.")
     series = series.asfreq("D")
     select(series, origin, end)  # checks the bounds
     days = select(series, start, end).index
     if days[0] - pd.Timestamp(origin) < pd.Timedelta(days=2 * seasonal_order[3]):
         raise RidershipError(f"Start the backtest at least two seasons after the origin {origin}.")
+    from tqdm.auto import tqdm
+
     tick = time.perf_counter()
-    bar = _progress(len(days), progress, f"SARIMA ({refit})")
-    if refit == "daily":
-        forecasts, n_warn, workers = _daily(series, days, origin, workers, bar, order, seasonal_order, engine)
-        fits = len(days)
-    else:
-        step = 7 if refit == "weekly" else len(days)
-        forecasts, n_warn, fits = _reuse(series, days, origin, step, bar, order, seasonal_order, engine)
-        workers = 1
-    bar.close()
-    preds = pd.Series(forecasts, index=days, name="forecast")
-    used = "banded" if _banded(series.loc[origin: days[0] - pd.Timedelta(days=1)], order, seasonal_order,
-                               engine) is not None else "statsmodels"
-    return Backtest(preds, series.loc[days], refit, fits, n_warn, time.perf_counter() - tick, workers,
-                    engine=used)
+    with tqdm(total=len(days), desc=f"SARIMA ({refit})", unit="fit", leave=False, disable=not progress) as bar:
+        if refit == "daily":
+            forecasts, n_warn = _daily(series, days, origin, workers, bar, order, seasonal_order, engine)
+            fits = len(days)
+        else:
+            step = 7 if refit == "weekly" else len(days)
+            forecasts, n_warn, fits = _reuse(series, days, origin, step, bar, order, seasonal_order, engine)
+            workers = 1
+    first = series.loc[origin: days[0] - pd.Timedelta(days=1)]
+    used = "banded" if banded_values(first, order, seasonal_order, engine) is not None else "statsmodels"
+    return Backtest(pd.Series(forecasts, index=days, name="forecast"), series.loc[days], refit, fits, n_warn,
+                    time.perf_counter() - tick, workers, engine=used)
+
+
+# Each worker process gets the series once, when it starts; a task then ships only a date.
+_SERIES: pd.Series | None = None
+
+
+def _keep_series(series: pd.Series) -> None:
+    global _SERIES
+    _SERIES = series
+
+
+def _fit_day(day: pd.Timestamp, origin, order, seasonal_order, engine) -> tuple[pd.Timestamp, float, int]:
+    value, n_warn = fit_and_forecast(_SERIES.loc[origin: day - pd.Timedelta(days=1)], order, seasonal_order, engine)
+    return day, value, n_warn
 
 
 def _daily(series, days, origin, workers, bar, order, seasonal_order, engine):
-    workers = default_workers() if workers is None else int(workers)
-    forecasts = {}
-    n_warn = 0
-    if workers <= 1:
-        for day in days:
-            history = series.loc[origin: day - pd.Timedelta(days=1)]
-            forecasts[day], w = _fit_and_forecast(history, order, seasonal_order, engine)
-            n_warn += w
+    forecasts, n_warn = {}, 0
+    if workers == 1:
+        _keep_series(series)
+        results = (_fit_day(day, origin, order, seasonal_order, engine) for day in days)
+        for day, value, w in results:
+            forecasts[day], n_warn = value, n_warn + w
             bar.update(1)
-    else:
-        global _SERIES
-        _SERIES = series
-        try:
-            context = multiprocessing.get_context("fork")
-            with ProcessPoolExecutor(workers, mp_context=context) as pool:
-                # Longest histories first, so no worker is left with the big fits at the end.
-                futures = [pool.submit(_worker_task, day, origin, order, seasonal_order, engine)
-                           for day in days[::-1]]
-                for future in as_completed(futures):
-                    day, value, w = future.result()
-                    forecasts[day] = value
-                    n_warn += w
-                    bar.update(1)
-        finally:
-            _SERIES = None
-    return [forecasts[d] for d in days], n_warn, workers
+        return [forecasts[d] for d in days], n_warn
+    from .workers import worker_pool
+
+    with worker_pool(workers, initializer=_keep_series, initargs=(series,)) as pool:
+        # Longest histories first, so no worker is left with the big fits at the end.
+        futures = [pool.submit(_fit_day, day, origin, order, seasonal_order, engine) for day in days[::-1]]
+        for future in as_completed(futures):
+            day, value, w = future.result()
+            forecasts[day], n_warn = value, n_warn + w
+            bar.update(1)
+    return [forecasts[d] for d in days], n_warn
 
 
 def _reuse(series, days, origin, step, bar, order, seasonal_order, engine):
     """Fit every ``step`` days; in between, filter new data with the fitted parameters."""
     forecasts, n_warn, fits = [], 0, 0
-    with _one_blas_thread():
+    with one_blas_thread():
         for i in range(0, len(days), step):
             block = days[i: i + step]
             history = series.loc[origin: block[0] - pd.Timedelta(days=1)]
-            values = _banded(history, order, seasonal_order, engine)
+            values = banded_values(history, order, seasonal_order, engine)
             if values is not None and np.isfinite(series.loc[block[0]: block[-1]].to_numpy(dtype=float)).all():
                 fitted = banded_sarima.fit(values, seasonal_order[3])
                 n_warn += fitted.warnings
-                fits += 1
                 known = series.loc[origin: block[-1]].to_numpy(dtype=float)
                 forecasts.extend(banded_sarima.forecast(fitted.params, known[:values.size + k], seasonal_order[3])
                                  for k in range(len(block)))
-                bar.update(len(block))
-                continue
-            results, w = fit_sarima(history, order, seasonal_order)
-            n_warn += w
+            else:
+                results, w = fit_sarima(history, order, seasonal_order)
+                n_warn += w
+                # One-step-ahead predictions over the block, with the parameters held fixed.
+                extended = results.apply(series.loc[origin: block[-1]])
+                forecasts.extend(extended.predict(start=block[0], end=block[-1]).to_numpy())
             fits += 1
-            # One-step-ahead predictions over the block, with the parameters held fixed.
-            extended = results.apply(series.loc[origin: block[-1]])
-            forecasts.extend(extended.predict(start=block[0], end=block[-1]).to_numpy())
             bar.update(len(block))
     return forecasts, n_warn, fits
-
-
-class _NoBar:
-    def update(self, n=1):
-        pass
-
-    def close(self):
-        pass
-
-
-def _progress(total: int, enabled: bool, desc: str):
-    if not enabled:
-        return _NoBar()
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc=desc, unit="fit", leave=False)
 
 
 def baseline_table(df: pd.DataFrame, refit: str = "daily", workers: int | None = None,
@@ -305,3 +210,49 @@ def baseline_table(df: pd.DataFrame, refit: str = "daily", workers: int | None =
     table = pd.DataFrame(rows)
     table.attrs["sarima"] = back
     return table
+
+
+# --- the baselines as ``ridership reproduce`` runs them -------------------------------------
+
+def _test_period(df: pd.DataFrame) -> tuple[str, str]:
+    start, end = PERIODS["test"]
+    return f"{start}-01", end or df.index[-1].strftime("%Y-%m-%d")
+
+
+def run_naive(df: pd.DataFrame, quick: bool = False) -> dict:
+    """The naive forecast's validation (the chapter's three months) and test MAE on rail."""
+    errors = naive_errors(df)
+    rail = df["rail"]
+    test = float(select((rail - naive_forecast(rail)).abs(), *_test_period(df)).mean())
+    return {"valid_mae": float(errors.loc["rail", "mae"]), "test_mae": test,
+            "detail": {"valid_period": "2019-03..2019-05", "bus_valid_mae": float(errors.loc["bus", "mae"])}}
+
+
+def run_sarima(df: pd.DataFrame, quick: bool = False) -> dict:
+    """SARIMA's validation backtest (the chapter's) and test backtest (refit weekly in quick mode)."""
+    valid = sarima_backtest(df["rail"])
+    refit = "weekly" if quick else "daily"
+    test = sarima_backtest(df["rail"], *_test_period(df), refit=refit)
+    return {"valid_mae": valid.mae, "test_mae": test.mae,
+            "detail": {"valid_period": "2019-03..2019-05", "test_refit": refit, "valid_seconds": valid.seconds,
+                       "engine": valid.engine}}
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """A baseline of the chapter: how ``ridership reproduce`` runs it, and the book's figure.
+
+    Args:
+        name: its row in the results table.
+        run: ``run(df, quick) -> {"valid_mae", "test_mae", "detail"}`` in riders.
+        book_mae: the book's published validation MAE (riders).
+        cost: rough relative time, so that parallel runs start the longest first.
+    """
+
+    name: str
+    run: Callable[[pd.DataFrame, bool], dict]
+    book_mae: float
+    cost: float = 0.0
+
+
+BASELINES = {b.name: b for b in [Baseline("naive", run_naive, 42_143), Baseline("sarima", run_sarima, 32_041, 5)]}

@@ -4,11 +4,11 @@ The chapter builds its sequence-to-sequence windows (and the longer and downsamp
 ones) with ``tf.data``: windows come in time order and ``shuffle(8 * batch_size)``
 mixes them through a buffer of 256, so a batch holds windows from a few months of
 the series, never from all of it. Keras's ``fit(shuffle=True)`` on arrays shuffles
-the whole set instead. The two orders train to measurably different validation
-MAEs (``docs/speed.md``: the spread over seeds; ``benchmarks/order.py``), so the fast
-path keeps the chapter's order: ``BufferShuffled`` draws each epoch's order the way
-``tf.data``'s shuffle buffer does, from NumPy's generator, then serves batches by fancy
-indexing.
+the whole set instead. The order changes what a model learns, so the fast path keeps
+the chapter's: ``BufferShuffled``
+draws each epoch's order the way ``tf.data``'s shuffle buffer does, from NumPy's
+generator, then serves batches by fancy indexing (``tests/test_batches.py`` compares the
+distribution of its orders with ``tf.data``'s).
 """
 
 from __future__ import annotations

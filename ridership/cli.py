@@ -1,15 +1,37 @@
-"""The ``ridership`` command line (also ``python -m ridership``)."""
+"""The ``ridership`` command line (also ``python -m ridership``).
+
+Each command imports what it needs when it runs: ``--help``, ``data``, ``baselines`` and the
+data figures load neither Keras nor TensorFlow. Bad input ends in one line and exit code 2.
+"""
 
 from __future__ import annotations
 
 import argparse
-import os
+import signal
 import sys
 
+from .backend import BACKENDS
 from .errors import RidershipError
-from .launch import BACKENDS, fastest_backend
 
-DATA_HELP = "path to ridership.tgz or its CSV (default: $RIDERSHIP_DATA, then the cache, then a download)"
+DATA_HELP = "ridership.tgz, its CSV, or a folder holding ridership.tgz (default: $RIDERSHIP_DATA, the cache, a download)"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a bad argument reported in one line (and exit code 2, as argparse does)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _positive(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def _cmd_data(args) -> int:
@@ -35,53 +57,54 @@ def _cmd_baselines(args) -> int:
     back = table.attrs["sarima"]
     shown = table.assign(mae=table["mae"].map("{:,.1f}".format), mape_percent=table["mape_percent"].map("{:.2f}".format))
     print(shown.to_string(index=False))
-    print(f"\nSARIMA: {back.fits} fits in {back.seconds:.1f} s on {back.workers} process(es); "
-          f"statsmodels raised {back.warnings} warning(s) while fitting.")
+    print(f"\nSARIMA: {back.fits} fits in {back.seconds:.1f} s on {back.workers} process(es) ({back.engine} engine); "
+          f"statsmodels would have raised {back.warnings} warning(s) while fitting.")
     return 0
 
 
 def _cmd_figures(args) -> int:
     from .data import load_ridership
     from .plots import save_data_figures
+    from .storage import writable_folder
 
     df = load_ridership(args.data)
-    paths = save_data_figures(df, args.out)
     if args.results:
+        from .result_plots import check_results
+
+        check_results(args.results)  # before anything is drawn
+    out = writable_folder(args.out, what="the figures")
+    paths = save_data_figures(df, out)
+    if args.results:
+        from .backend import choose_backend
+
+        choose_backend()
         from .result_plots import save_result_figures
 
-        paths += save_result_figures(df, args.results, args.out)
+        paths += save_result_figures(df, args.results, out)
     for path in paths:
         print(path)
     return 0
 
 
 def _cmd_reproduce(args) -> int:
-    import keras
-
-    from .parallel import cores, worker_setup
+    from .backend import choose_backend
     from .reproduce import parse_only, reproduce
 
-    parse_only(args.only)  # a bad name is reported now, not after a restart
-    if args.backend == "auto":
-        args.backend = fastest_backend()
-    if args.backend and args.backend != keras.backend.backend():
-        # Keras picks its backend once, at import (``launch`` chooses it first when it can): start again.
-        env = {**os.environ, "KERAS_BACKEND": args.backend}
-        os.execve(sys.executable, [sys.executable, "-m", "ridership", *args.argv], env)
-    worker_setup(threads=None)  # this process only trains and writes: no TensorFlow on JAX
-    jobs = cores() if args.jobs is None else args.jobs
-    print(f"backend: {keras.backend.backend()}, {jobs} job(s) at once, results in {args.out}/"
-          + (" (quick mode)" if args.quick else ""))
+    parse_only(args.only)  # a bad name is reported before anything starts
+    backend = choose_backend(args.backend)
+    jobs = args.jobs
+    print(f"backend: {backend}, results in {args.out}/" + (" (quick mode)" if args.quick else ""), flush=True)
     table = reproduce(args.out, only=args.only, seeds=args.seeds, quick=args.quick, force=args.force,
-                      verbose=args.verbose, data_path=args.data, jobs=jobs,
-                      wavenet_layers=args.wavenet_layers, compile_cache=not args.no_compile_cache)
+                      verbose=args.verbose, data_path=args.data, jobs=jobs, chapter_layers=args.chapter_layers,
+                      compile_cache=not args.no_compile_cache, backend=backend)
     print(f"\n{len(table)} experiment(s) in {args.out}/results.csv")
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ridership", description="Chapter 15 of Hands-On ML (3rd ed.): CTA ridership forecasting on Keras 3.")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="ridership", description="Chapter 15 of Hands-On ML (3rd ed.): CTA ridership "
+                                     "forecasting on Keras 3, and the chapter's exercises.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("data", help="load and check the data; say where it came from")
     p.add_argument("--data", help=DATA_HELP)
@@ -90,8 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("baselines", help="the naive and SARIMA baselines as a table")
     p.add_argument("--data", help=DATA_HELP)
     p.add_argument("--refit", choices=("daily", "weekly", "never"), default="daily",
-                   help="SARIMA refit schedule (daily is the chapter's; see the README for what the others cost)")
-    p.add_argument("--workers", type=int, default=None, help="processes for the daily refits (default: one per core)")
+                   help="SARIMA refit schedule (daily is the chapter's)")
+    p.add_argument("--workers", type=_positive, default=None,
+                   help="processes for the daily refits (default: 1 for the banded fits)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_baselines)
 
@@ -100,30 +124,45 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="figures", help="folder for the PNG files (default: figures)")
     p.add_argument("--results", help="a `ridership reproduce` results folder: adds the model figures (no retraining)")
     p.set_defaults(func=_cmd_figures)
+
     p = sub.add_parser("reproduce", help="train every experiment of the chapter and tabulate the results")
     p.add_argument("--data", help=DATA_HELP)
     p.add_argument("--out", default="results", help="results folder (default: results)")
-    p.add_argument("--seeds", type=int, default=1, help="seeds per model; the table gives median, min and max")
+    p.add_argument("--seeds", type=_positive, default=1, help="seeds per model; the table gives median, min and max")
     p.add_argument("--quick", action="store_true", help="cap training at a few epochs (same code path)")
     p.add_argument("--only", help="comma-separated experiments, e.g. univar,lstm (default: all)")
     p.add_argument("--backend", choices=BACKENDS, default="auto",
-                   help="Keras backend (default auto: JAX when installed, the fastest on a CPU; else Keras' configured one)")
-    p.add_argument("--jobs", type=int, help="runs trained at once, one process each (default: one per core)")
-    p.add_argument("--wavenet-layers", choices=("fused", "chapter"), default="fused",
-                   help="the WaveNet as one CausalConvStack (default: the same function and weights, faster on a CPU) "
-                        "or as the chapter's Conv1D layers")
+                   help="Keras backend (default auto: $KERAS_BACKEND, else JAX when installed)")
+    p.add_argument("--jobs", type=_positive, help="runs trained at once, one process each (default: one per core)")
+    p.add_argument("--chapter-layers", action="store_true",
+                   help="train the WaveNet as the chapter's Conv1D layers, not as one CausalConvStack "
+                        "(the same function and initial weights, faster on a CPU)")
     p.add_argument("--no-compile-cache", action="store_true",
                    help="on JAX, compile every run afresh instead of keeping compiled programs in OUT/compile-cache")
-    p.add_argument("--force", action="store_true", help="retrain experiments already done")
+    p.add_argument("--force", action="store_true", help="train again runs already done, also runs of another kind")
     p.add_argument("-v", "--verbose", action="count", default=0, help="show Keras' per-epoch output")
     p.set_defaults(func=_cmd_reproduce)
+
+    _add_chorales(sub)
     return parser
+
+
+def _add_chorales(sub) -> None:
+    try:
+        from .chorales.cli import add_parser
+    except ImportError:  # the chorales exercise is not part of this checkout
+        return
+    add_parser(sub)
+
+
+def _terminate(signum, frame):
+    raise KeyboardInterrupt  # SIGTERM ends the command as Ctrl-C does: workers stopped, one line
 
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
-    args.argv = argv
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         return args.func(args)
     except RidershipError as exc:
@@ -132,6 +171,11 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("ridership: interrupted; finished work is saved, run the same command again to resume.", file=sys.stderr)
         return 130
+    except OSError as exc:  # anything the commands did not turn into a clearer message
+        print(f"ridership: error: {exc.strerror or exc} ({exc.filename or 'no file named'})", file=sys.stderr)
+        return 2
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -1,40 +1,40 @@
 """The CTA ridership data: find, verify, read and clean it as the chapter does.
 
-Where the archive comes from, in this order: an explicit ``path`` argument, the
-``RIDERSHIP_DATA`` environment variable (a ``.tgz`` archive or a ``.csv``), the
-cache folder (``RIDERSHIP_CACHE``, else ``$XDG_CACHE_HOME/ridership``, else
-``~/.cache/ridership``), and last a download from the canonical URL. A
-downloaded or cached archive must match the published sha256; a file the user
-names is read as it is, and its checksum is reported.
+Where the archive comes from, in this order (``ridership.fetch``): an explicit ``path``
+argument, the ``RIDERSHIP_DATA`` environment variable (the ``.tgz`` archive, its ``.csv``, or
+a folder holding ``ridership.tgz``), the cache folder, and last a download from the
+canonical URL. A downloaded or cached archive must match the published sha256; a file the
+user names is read as it is, and its checksum is reported.
 """
 
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 import tarfile
-import urllib.error
-import urllib.request
 import zlib
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from .errors import RidershipError
-from .storage import atomic_path
+from .fetch import RemoteFile, fetch, sha256sum
 
-DATA_URL = "https://github.com/ageron/data/raw/main/ridership.tgz"
-DATA_SHA256 = "0ff99f3dddd886ddea161b68f25f90b56b0468f5c91949b75376fb494516c794"
-ARCHIVE_NAME = "ridership.tgz"
+RIDERSHIP = RemoteFile(
+    filename="ridership.tgz",
+    url="https://github.com/ageron/data/raw/main/ridership.tgz",
+    sha256="0ff99f3dddd886ddea161b68f25f90b56b0468f5c91949b75376fb494516c794",
+    env="RIDERSHIP_DATA",
+    title="the ridership data",
+)
+DATA_URL, DATA_SHA256, ARCHIVE_NAME, ENV_DATA = RIDERSHIP.url, RIDERSHIP.sha256, RIDERSHIP.filename, RIDERSHIP.env
 CSV_MEMBER = "ridership/CTA_-_Ridership_-_Daily_Boarding_Totals.csv"
-ENV_DATA = "RIDERSHIP_DATA"
-ENV_CACHE = "RIDERSHIP_CACHE"
 
 RAW_COLUMNS = {"service_date": "date", "day_type": "day_type", "bus": "bus", "rail_boardings": "rail"}
 DAY_TYPES = ("A", "U", "W")  # Saturday, Sunday or holiday, weekday
+#: Riders a day above this are taken for a typing or export error: the CTA carries under 2 million.
+MAX_RIDERS = 50_000_000
 
 #: The chapter's periods (inclusive month bounds; ``None`` means the end of the data).
 PERIODS = {
@@ -63,71 +63,6 @@ class DataInfo:
 
     def as_dict(self) -> dict:
         return asdict(self)
-
-
-def cache_dir(cache: str | os.PathLike | None = None) -> Path:
-    """The folder downloaded archives are kept in."""
-    if cache is not None:
-        return Path(cache)
-    if os.environ.get(ENV_CACHE):
-        return Path(os.environ[ENV_CACHE])
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "ridership"
-
-
-def sha256sum(path: str | os.PathLike) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _download(url: str, dest: Path, sha256: str) -> None:
-    """Download ``url`` to ``dest``; keep it only if its checksum is right."""
-    with atomic_path(dest) as tmp:
-        try:
-            with urllib.request.urlopen(url, timeout=60) as response, open(tmp, "wb") as out:
-                while block := response.read(1 << 16):
-                    out.write(block)
-        except (urllib.error.URLError, OSError) as exc:
-            raise RidershipError(
-                f"Could not download the ridership data from {url}: {exc}. Without network, "
-                f"set {ENV_DATA}=/path/to/{ARCHIVE_NAME} (a local copy of the archive or its CSV)."
-            ) from None
-        got = sha256sum(tmp)
-        if got != sha256:
-            # Leaving the with-block by an exception removes the temporary file,
-            # so the cache never holds a bad archive under the good name.
-            raise RidershipError(
-                f"The file downloaded from {url} has sha256 {got}, expected {sha256}: it is "
-                f"corrupt or not the chapter's data. Try again later, or set {ENV_DATA} to a verified copy."
-            )
-
-
-def find_data(path: str | os.PathLike | None = None, *, cache: str | os.PathLike | None = None,
-              url: str = DATA_URL, sha256: str = DATA_SHA256, download: bool = True) -> tuple[Path, str]:
-    """Return ``(file, source)`` following the documented resolution order."""
-    for given, source in ((path, "argument"), (os.environ.get(ENV_DATA) or None, "environment")):
-        if given is None:
-            continue
-        file = Path(given).expanduser()
-        if not file.is_file():
-            where = "the path given" if source == "argument" else f"{ENV_DATA}"
-            raise RidershipError(
-                f"Ridership data file not found: {file} (from {where}). Check the path, or unset "
-                f"{ENV_DATA} to download {ARCHIVE_NAME} from {DATA_URL}."
-            )
-        return file, source
-    cached = cache_dir(cache) / ARCHIVE_NAME
-    if cached.is_file():
-        if sha256sum(cached) == sha256:
-            return cached, "cache"
-        cached.unlink()  # a corrupt cache entry is replaced, never trusted
-    if not download:
-        raise RidershipError(f"No cached copy at {cached} and downloading is off. Set {ENV_DATA}=/path/to/{ARCHIVE_NAME}.")
-    _download(url, cached, sha256)
-    return cached, "download"
 
 
 def _read_csv_bytes(file: Path) -> bytes:
@@ -170,8 +105,9 @@ def parse_csv(raw: bytes, name: str = "the CSV") -> pd.DataFrame:
     frame["date"] = dates
     for col in ("bus", "rail"):
         values = pd.to_numeric(frame[col].str.strip().str.replace(",", "", regex=False), errors="coerce")
-        _reject(frame[col], values.isna() | (values < 0) | (values != np.floor(values)), name, col,
-                "a whole, non-negative number of riders")
+        values = values.astype("float64")  # huge integers too: compared as numbers, never wrapped around
+        bad = ~np.isfinite(values) | (values < 0) | (values > MAX_RIDERS) | (values != np.floor(values))
+        _reject(frame[col], bad, name, col, f"a whole number of riders from 0 to {MAX_RIDERS:,}")
         frame[col] = values.astype("int64")
     frame["day_type"] = frame["day_type"].str.strip()
     _reject(frame["day_type"], ~frame["day_type"].isin(DAY_TYPES), name, "day_type", "one of W, A, U")
@@ -206,9 +142,14 @@ def clean(frame: pd.DataFrame, name: str = "the data") -> tuple[pd.DataFrame, in
     return df, len(frame) - len(deduped)
 
 
-def read_ridership(path: str | os.PathLike | None = None, **find_kwargs) -> tuple[pd.DataFrame, DataInfo]:
-    """Load the cleaned daily data and a :class:`DataInfo` saying where it came from."""
-    file, source = find_data(path, **find_kwargs)
+def read_ridership(path: str | os.PathLike | None = None, **fetch_kwargs) -> tuple[pd.DataFrame, DataInfo]:
+    """Load the cleaned daily data and a :class:`DataInfo` saying where it came from.
+
+    Args:
+        path: the archive, its CSV, or a folder holding ``ridership.tgz`` (default: see the module).
+        **fetch_kwargs: ``cache``, ``url`` or ``download`` for :func:`ridership.fetch.fetch`.
+    """
+    file, source = fetch(RIDERSHIP, path, **fetch_kwargs)
     raw = _read_csv_bytes(file)
     frame = parse_csv(raw, name=str(file))
     df, dropped = clean(frame, name=str(file))
@@ -221,9 +162,16 @@ def read_ridership(path: str | os.PathLike | None = None, **find_kwargs) -> tupl
     return df, info
 
 
-def load_ridership(path: str | os.PathLike | None = None, **find_kwargs) -> pd.DataFrame:
-    """The chapter's ``df``: daily ``day_type, bus, rail`` indexed by date, 2001-01-01 to 2021-11-30."""
-    return read_ridership(path, **find_kwargs)[0]
+def load_ridership(path: str | os.PathLike | None = None, **fetch_kwargs) -> pd.DataFrame:
+    """The chapter's ``df``: daily ``day_type, bus, rail`` indexed by date, 2001-01-01 to 2021-11-30.
+
+    Example:
+
+    >>> df = ridership.load_ridership()          # or load_ridership("/path/to/ridership.tgz")
+    >>> df.loc["2019-03-01"].tolist()
+    ['W', 819475, 642516]
+    """
+    return read_ridership(path, **fetch_kwargs)[0]
 
 
 def select(data: pd.DataFrame | pd.Series, start: str | None, end: str | None) -> pd.DataFrame | pd.Series:

@@ -1,7 +1,8 @@
 """The chapter's custom layers, in backend-neutral Keras 3 (``keras`` and ``keras.ops`` only).
 
-All are registered serializable under the package name ``ridership``, so a model
-saved to ``.keras`` loads back in any process that has run ``import ridership``.
+All are registered serializable under the package name ``ridership``, so a model saved to
+``.keras`` loads back in any process that has run ``import ridership`` (``tests/test_layers.py``
+checks each one's outputs against NumPy and its round trips on both backends).
 """
 
 from __future__ import annotations
@@ -12,11 +13,30 @@ from keras import ops
 
 @keras.saving.register_keras_serializable(package="ridership")
 class LNSimpleRNNCell(keras.layers.Layer):
-    """A SimpleRNN cell whose output is layer-normalised before the activation.
+    """A SimpleRNN cell that layer-normalises its pre-activation: ``h = tanh(LN(x W + h_prev U + b))``.
 
-    Layer normalisation inside the cell keeps the recurrent activations in range,
-    the chapter's remedy for unstable gradients in RNNs. Use it in
-    ``keras.layers.RNN(LNSimpleRNNCell(32))``.
+    Normalising each step's pre-activation over the units keeps the state's scale from growing
+    or shrinking step after step, the chapter's remedy for unstable gradients in RNNs. A cell
+    computes one time step; run it over a sequence with ``keras.layers.RNN`` (or
+    :class:`StepLoopRNN`).
+
+    Args:
+        units: positive integer, the size of the state (and of the output).
+        activation: applied after the normalisation (default ``"tanh"``).
+        **kwargs: base ``Layer`` arguments (``name``, ``dtype``).
+
+    Call arguments:
+        inputs: a 2D tensor ``(batch, features)``, one time step.
+        states: a list holding the previous state, ``(batch, units)``.
+        training: passed to the inner cell.
+
+    Returns ``(output, [new_state])``, the same tensor twice, ``(batch, units)``.
+
+    Example:
+
+    >>> layer = keras.layers.RNN(LNSimpleRNNCell(32), return_sequences=True)
+    >>> layer(np.zeros((8, 56, 5), "float32")).shape
+    (8, 56, 32)
     """
 
     def __init__(self, units: int, activation="tanh", **kwargs):
@@ -52,10 +72,27 @@ class LNSimpleRNNCell(keras.layers.Layer):
 class StepLoopRNN(keras.layers.Layer):
     """The chapter's hand-written RNN layer: run ``cell`` over the time steps one by one.
 
-    Written with ``keras.ops.scan`` so it runs on every backend. The cell is a
-    tracked sublayer built in :meth:`build`, so its weights are the layer's
-    trainable weights and really train (the Keras 2 version built the cell
-    lazily inside the loop, where Keras 3 does not see its weights).
+    The state starts at zeros; at each step the cell maps ``(input, state)`` to
+    ``(output, new state)``. Written with ``keras.ops.scan`` so it runs on every backend. The
+    cell is a tracked sublayer built in :meth:`build`, so its weights are the layer's
+    trainable weights and train with it.
+
+    Args:
+        cell: a cell layer with ``state_size`` and ``output_size`` (an ``LNSimpleRNNCell``,
+            ``keras.layers.SimpleRNNCell``, ...), or its serialized config.
+        return_sequences: return the output of every step ``(batch, time, units)`` rather than
+            the last one's ``(batch, units)``.
+        **kwargs: base ``Layer`` arguments.
+
+    Call arguments:
+        inputs: a 3D tensor ``(batch, time, features)``.
+        training: passed to the cell.
+
+    Example:
+
+    >>> layer = StepLoopRNN(LNSimpleRNNCell(32))
+    >>> layer(np.zeros((8, 56, 5), "float32")).shape
+    (8, 32)
     """
 
     def __init__(self, cell, return_sequences: bool = False, **kwargs):
@@ -96,7 +133,24 @@ class StepLoopRNN(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="ridership")
 class GatedActivationUnit(keras.layers.Layer):
-    """WaveNet's gate: ``activation(first half) * sigmoid(second half)`` of the channels."""
+    """WaveNet's gate: ``activation(first half) * sigmoid(second half)`` of the last axis.
+
+    The sigmoid half decides, per channel and time step, how much of the other half passes.
+
+    Args:
+        activation: applied to the first half (default ``"tanh"``).
+        **kwargs: base ``Layer`` arguments.
+
+    Call arguments:
+        inputs: a tensor whose last axis has an even size ``2 * n``.
+
+    Returns a tensor of the same shape but for a last axis of ``n``.
+
+    Example:
+
+    >>> GatedActivationUnit()(np.zeros((8, 56, 64), "float32")).shape
+    (8, 56, 32)
+    """
 
     def __init__(self, activation="tanh", **kwargs):
         super().__init__(**kwargs)
@@ -120,17 +174,33 @@ class GatedActivationUnit(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="ridership")
 class CausalConvStack(keras.layers.Layer):
-    """The chapter's WaveNet (causal ``Conv1D`` layers, then a 1-wide ``Conv1D``) as matrix products.
+    """The chapter's WaveNet (causal dilated ``Conv1D`` layers, then a 1-wide ``Conv1D``) in one layer.
 
-    The same function of the same weights as those layers, computed faster on a CPU: the
-    activations are kept channels first, with every time step of every window as one column,
-    so each causal convolution, and each of its two gradients, is one plain matrix product
-    (XLA on a CPU runs ``Conv1D`` as convolution operations with transposes between the
-    layers, 1.4 to 1.5 times slower per epoch: ``benchmarks/conv_matmul.py``).
-    ``get_weights()`` lists each kernel, shaped ``(kernel_size, in, out)`` like ``Conv1D``'s,
-    and its bias in the layers' order, so weights move between this layer's model and the
-    ``Conv1D`` model with ``set_weights``. Takes and returns ``(batch, time, channels)``, any
-    length of time.
+    The same function of the same weights as those layers, computed as plain matrix products:
+    the activations are kept channels first, with every time step of every window as one
+    column, so each causal convolution, and each of its two gradients, is one matrix product
+    (faster on a CPU than the ``Conv1D`` layers' convolutions and transposes:
+    ``benchmarks/choices.py wavenet``). ``get_weights()`` lists each kernel, shaped
+    ``(kernel_size, in, out)`` like ``Conv1D``'s, and its bias, in the layers' order, so weights
+    move between this layer's model and the ``Conv1D`` model with ``set_weights``.
+
+    Args:
+        filters: channels of each causal convolution.
+        dilations: one dilation rate per convolution, each >= 1.
+        n_outputs: channels of the final 1-wide convolution (linear).
+        kernel_size: taps of each causal convolution.
+        activation: applied after each causal convolution.
+        **kwargs: base ``Layer`` arguments.
+
+    Call arguments:
+        inputs: a 3D tensor ``(batch, time, channels)``, any length of time.
+
+    Returns ``(batch, time, n_outputs)``: step ``t`` depends on steps ``t - receptive field + 1 .. t``.
+
+    Example:
+
+    >>> CausalConvStack(32, (1, 2, 4, 8), n_outputs=14)(np.zeros((8, 112, 5), "float32")).shape
+    (8, 112, 14)
     """
 
     def __init__(self, filters: int = 32, dilations=(1, 2, 4, 8) * 2, n_outputs: int = 14, kernel_size: int = 2,

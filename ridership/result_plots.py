@@ -1,6 +1,8 @@
 """Figures from a ``ridership reproduce`` results folder: forecasts, horizons, all models compared.
 
-They read the saved ``.keras`` models and the tables; nothing is retrained.
+They read the saved ``.keras`` models and the tables; nothing is retrained. :func:`check_results`
+checks everything they read first, so a missing, empty or damaged file is one clear error that
+names it and the command that rebuilds it.
 """
 
 from __future__ import annotations
@@ -11,21 +13,73 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from .baselines import BASELINES
 from .data import SCALE, multivariate_frame
 from .errors import RidershipError
-from .reproduce import BASELINES, BOOK_HORIZONS, FIRST_SEED
+from .runs import check_run, model_path, run_id
 from .storage import save_figure
+from .tables import BOOK_HORIZONS
 
 TODAY = "2019-02-25"  # the chapter forecasts the two weeks after this day
+FIRST_SEED = 42
+#: The models the figures load (seed 42's).
+FIGURE_MODELS = ("univar", "ahead", "seq2seq")
+
+
+def _rebuild(results: Path, only: str | None = None) -> str:
+    return f"`ridership reproduce --out {results}" + (f" --only {only}`" if only else "`")
+
+
+def _table(path: Path, needed: list[str], results: Path, only: str | None = None) -> pd.DataFrame:
+    """A results table, read and checked: one clear error naming it if it is missing or damaged."""
+    fix = f"rebuild it with {_rebuild(results, only)}"
+    if not path.is_file():
+        raise RidershipError(f"{path} is missing: {fix}.")
+    try:
+        table = pd.read_csv(path, dtype={"horizon": str})  # "+1", not 1
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise RidershipError(f"{path} is not a readable table ({exc.__class__.__name__}): {fix}.") from None
+    missing = [c for c in needed if c not in table.columns]
+    numbers = [c for c in needed if c not in ("experiment", "horizon", "backend", "mode")]
+    bad = table[numbers].apply(pd.to_numeric, errors="coerce") if not missing else None
+    if missing or table.empty or (bad is not None and (~(bad > 0)).any().any()):
+        raise RidershipError(f"{path} is damaged or empty (" + (f"no column {', '.join(missing)}" if missing else
+                             "no rows" if table.empty else "a value that is not a positive number") + f"): {fix}.")
+    return table
+
+
+def check_results(results: str | Path) -> None:
+    """Check what the result figures read in ``results``; raise ``RidershipError`` naming the first problem."""
+    results = Path(results)
+    if not results.is_dir():
+        raise RidershipError(f"{results} is not a results folder: make one with {_rebuild(results)}.")
+    _table(results / "results.csv", ["experiment", "valid_mae", "valid_min", "valid_max", "test_mae"], results)
+    _table(results / "horizons.csv", ["horizon", "mae"], results, "seq2seq")
+    for name in FIGURE_MODELS:
+        _verified(results, name)
+
+
+def _verified(results: Path, name: str) -> Path:
+    """Seed 42's model file of ``name``, checked against its run record's size and sha256."""
+    rid = run_id(name, FIRST_SEED)
+    path = model_path(results, rid)
+    check = check_run(results, rid, kind=None)
+    if check.status == "missing" or not path.is_file():
+        raise RidershipError(f"No trained {name} model at {path}: run {_rebuild(results, name)} first.")
+    if check.status == "damaged":
+        raise RidershipError(f"{check.problem}: run {_rebuild(results, name)} to train it again.")
+    return path
 
 
 def _model(results: Path, name: str):
     import keras
 
-    path = results / "models" / f"{name}-seed{FIRST_SEED}.keras"
-    if not path.is_file():
-        raise RidershipError(f"No trained {name} model at {path}: run `ridership reproduce --only {name} --out {results}` first.")
-    return keras.models.load_model(path)
+    path = _verified(results, name)
+    try:
+        return keras.saving.load_model(path)
+    except Exception as exc:  # Keras raises several kinds for a file it cannot read
+        raise RidershipError(f"{path} does not load as a Keras model ({exc.__class__.__name__}): run "
+                             f"{_rebuild(results, name)} --force to train it again.") from None
 
 
 def forecast_plot(df: pd.DataFrame, forecast: pd.Series, title: str) -> Figure:
@@ -87,19 +141,14 @@ def horizons_plot(maes: pd.Series) -> Figure:
 
 def horizon_mae_plot(df: pd.DataFrame, results: Path) -> Figure:
     """The seq2seq model's validation MAE by horizon from a results folder (median over seeds)."""
-    path = results / "horizons.csv"
-    table = pd.read_csv(path, dtype={"horizon": str}) if path.is_file() else pd.DataFrame()  # "+1", not 1
-    if table.empty:
-        raise RidershipError(f"No per-horizon table in {results}: run `ridership reproduce --only seq2seq` first.")
+    table = _table(results / "horizons.csv", ["horizon", "mae"], results, "seq2seq")
     return horizons_plot(table.set_index("horizon")["mae"])
 
 
 def models_mae_plot(df: pd.DataFrame, results: Path) -> Figure:
     """Every model's validation and test MAE from a results folder."""
-    path = results / "results.csv"
-    if not path.is_file():
-        raise RidershipError(f"No results.csv in {results}: run `ridership reproduce --out {results}` first.")
-    return results_plot(pd.read_csv(path))
+    return results_plot(_table(results / "results.csv", ["experiment", "valid_mae", "valid_min", "valid_max",
+                                                         "test_mae"], results))
 
 
 def results_plot(table: pd.DataFrame) -> Figure:

@@ -3,10 +3,56 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import tempfile
 from pathlib import Path
+
+from .errors import RidershipError
+
+#: What the operating system's errors mean for someone choosing where results go.
+_WHY = {
+    errno.ENOTDIR: "a file stands where a folder is needed",
+    errno.EEXIST: "a file of that name exists",
+    errno.EACCES: "no permission to write there",
+    errno.EPERM: "the folder may not be changed",
+    errno.EROFS: "the disk is read-only",
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is used up",
+    errno.ENOENT: "a folder on the way cannot be created",
+}
+
+
+def output_error(exc: OSError, path: str | os.PathLike, what: str = "the results") -> RidershipError:
+    """One clear line for an operating-system error while writing ``path``."""
+    why = _WHY.get(exc.errno, exc.strerror or str(exc))
+    where = exc.filename or path
+    return RidershipError(f"Cannot write {what} to {path}: {why} ({where}). Choose another --out, "
+                          "or fix the folder and run the same command again; finished work is kept.")
+
+
+def writable_folder(path: str | os.PathLike, *subfolders: str, what: str = "the results") -> Path:
+    """Create ``path`` (and ``subfolders`` in it) and check a file can be written there.
+
+    Raises ``RidershipError`` in one line, before any work starts, for a file in the way, a
+    missing permission, a read-only or a full disk.
+    """
+    path = Path(path)
+    try:
+        for folder in (path, *(path / sub for sub in subfolders)):
+            folder.mkdir(parents=True, exist_ok=True)
+            if not folder.is_dir():
+                raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(folder))
+        fd, probe = tempfile.mkstemp(prefix=".probe.", suffix=".tmp", dir=path)
+        try:
+            os.write(fd, b"\0" * 4096)  # a full disk refuses the bytes, not always the name
+        finally:
+            os.close(fd)
+            os.unlink(probe)
+    except OSError as exc:
+        raise output_error(exc, path, what) from None
+    return path
 
 
 @contextlib.contextmanager

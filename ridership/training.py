@@ -126,18 +126,6 @@ class EpochTimer(keras.callbacks.Callback):
         return 1000 * sum(later) / len(later)
 
 
-class HeapTrim(keras.callbacks.Callback):
-    """After the first epoch, when the training and validation steps are compiled, hand the
-    compiler's freed memory back to the system, so a process does not carry it through
-    every epoch (on glibc; elsewhere a no-op)."""
-
-    def on_epoch_end(self, epoch, logs=None):
-        if epoch == 0:
-            from .parallel import trim_heap
-
-            trim_heap()
-
-
 def epochs_run(history: keras.callbacks.History) -> int:
     return len(history.epoch)
 

@@ -138,7 +138,16 @@ def ahead_dataset(series, seq_length: int = SEQ_LENGTH, ahead: int = AHEAD, targ
 
 
 def to_windows(dataset, length: int):
-    """Cut a tf.data dataset into overlapping windows of ``length`` consecutive elements."""
+    """Cut a tf.data dataset into overlapping windows of ``length`` consecutive elements.
+
+    Example:
+
+    >>> ds = to_windows(tf.data.Dataset.range(6), 4)
+    >>> [w.tolist() for w in ds.as_numpy_iterator()]
+    [[0, 1, 2, 3], [1, 2, 3, 4], [2, 3, 4, 5]]
+    """
+    if not isinstance(length, (int, np.integer)) or isinstance(length, bool) or length < 1:
+        raise RidershipError(f"to_windows needs a window length that is a whole number >= 1; got {length!r}.")
     dataset = dataset.window(length, shift=1, drop_remainder=True)
     return dataset.flat_map(lambda window: window.batch(length))
 

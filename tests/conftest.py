@@ -1,4 +1,7 @@
-"""Shared fixtures: the data comes from ../shared/data unless RIDERSHIP_DATA says otherwise."""
+"""Shared fixtures: the data comes from ../shared/data unless the environment says otherwise.
+
+``RIDERSHIP_DATA`` and ``RIDERSHIP_CHORALES`` may name the archive or the folder that holds it.
+"""
 
 import os
 import tarfile
@@ -6,11 +9,22 @@ from pathlib import Path
 
 import pytest
 
+import ridership  # noqa: F401  (chooses the Keras backend before any test imports Keras)
+
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "data" / "ridership.tgz"
-if not os.environ.get("RIDERSHIP_DATA") and SHARED.is_file():
-    os.environ["RIDERSHIP_DATA"] = str(SHARED)
-DATA = Path(os.environ.get("RIDERSHIP_DATA", SHARED))
+SHARED = ROOT.parent / "shared" / "data"
+for _env, _name in (("RIDERSHIP_DATA", "ridership.tgz"), ("RIDERSHIP_CHORALES", "jsb_chorales.tgz")):
+    if not os.environ.get(_env) and (SHARED / _name).is_file():
+        os.environ[_env] = str(SHARED / _name)
+
+
+def _archive(env: str, name: str) -> Path:
+    given = Path(os.environ.get(env, SHARED / name))
+    return given / name if given.is_dir() else given
+
+
+DATA = _archive("RIDERSHIP_DATA", "ridership.tgz")
+CHORALES = _archive("RIDERSHIP_CHORALES", "jsb_chorales.tgz")
 
 
 @pytest.fixture(scope="session")
@@ -18,6 +32,13 @@ def data_path() -> Path:
     if not DATA.is_file():
         pytest.fail(f"The ridership archive is needed at {DATA}: set RIDERSHIP_DATA=/path/to/ridership.tgz")
     return DATA
+
+
+@pytest.fixture(scope="session")
+def chorales_path() -> Path:
+    if not CHORALES.is_file():
+        pytest.fail(f"The chorales archive is needed at {CHORALES}: set RIDERSHIP_CHORALES=/path/to/jsb_chorales.tgz")
+    return CHORALES
 
 
 @pytest.fixture(scope="session")

@@ -1,14 +1,11 @@
 """The naive and SARIMA baselines against the book's published figures (golden tests)."""
 
-import subprocess
-import sys
-from pathlib import Path
-
 import pandas as pd
 import pytest
 
-from ridership import RidershipError, baselines
-from ridership.baselines import FORECAST_ONLY, STEADY_STATE, fit_sarima, naive_errors, sarima_backtest, sarima_forecast
+from ridership import RidershipError, sarima
+from ridership.baselines import naive_errors, sarima_backtest, sarima_forecast
+from ridership.sarima import FORECAST_ONLY, STEADY_STATE, fit_sarima
 
 
 def test_naive_golden(df):
@@ -47,25 +44,25 @@ def test_fits_run_blas_on_one_thread_and_look_the_libraries_up_once(df, monkeypa
 
     made = []
 
-    class Counting(baselines.ThreadpoolController):
+    class Counting(sarima.ThreadpoolController):
         def __init__(self):
             made.append(self)
             super().__init__()
 
-    baselines._blas.cache_clear()
-    monkeypatch.setattr(baselines, "ThreadpoolController", Counting)
+    sarima._blas.cache_clear()
+    monkeypatch.setattr(sarima, "ThreadpoolController", Counting)
     try:
         sarima_backtest(df["rail"], "2019-05-01", "2019-05-03", workers=1)
-        assert len(made) == 1  # three fits, one lookup (each lookup costs about 7 ms)
-        with baselines._one_blas_thread():
+        assert len(made) == 1  # three fits, one lookup (a lookup costs more than a banded fit)
+        with sarima.one_blas_thread():
             assert {lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"} == {1}
     finally:
-        baselines._blas.cache_clear()
+        sarima._blas.cache_clear()
 
 
 def test_sarima_backtest_golden_in_parallel_and_serial(df):
-    parallel = sarima_backtest(df["rail"], workers=2)
-    assert parallel.fits == 92 and parallel.workers == 2
+    parallel = sarima_backtest(df["rail"], workers=2)  # spawned workers, which die with this process
+    assert parallel.fits == 92 and parallel.workers == 2 and parallel.engine == "banded"
     assert parallel.mae == pytest.approx(32_040.7, abs=0.5)
     serial = sarima_backtest(df["rail"], "2019-05-01", "2019-05-31", workers=1)
     # the same day gives the same forecast whichever process fits it
@@ -89,6 +86,9 @@ def test_bad_backtest_arguments(df):
         sarima_backtest(df["rail"], refit="monthly")
     with pytest.raises(RidershipError, match="outside the data"):
         sarima_backtest(df["rail"], "2021-11-01", "2022-01-31")
+    for workers in (0, -1, 1.5):
+        with pytest.raises(RidershipError, match="workers must be a whole number"):
+            sarima_backtest(df["rail"], workers=workers)
 
 
 def test_cli_baselines(data_path, capsys):
@@ -97,17 +97,3 @@ def test_cli_baselines(data_path, capsys):
     assert main(["baselines", "--data", str(data_path), "--refit", "weekly", "-q"]) == 0
     out = capsys.readouterr().out
     assert "43,915.6" in out and "42,143.3" in out and "SARIMA" in out
-
-
-def test_warm_start_benchmark_compares_both_starts(data_path):
-    """benchmarks/warm_start.py on 32 days: both ways run, a quarter's first day is listed, the ratio printed."""
-    root = Path(__file__).resolve().parents[1]
-    done = subprocess.run([sys.executable, str(root / "benchmarks" / "warm_start.py"), "--data", str(data_path),
-                           "--end", "2019-07-02"], capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
-    lines = done.stdout.splitlines()
-    assert "32 fits each way" in lines[0]
-    assert lines[2].startswith("fresh") and lines[3].startswith("warm")
-    quarter = [line for line in lines if line.startswith("  2019-07-01")]
-    assert len(quarter) == 1
-    assert lines[-1].startswith("speedup: ") and lines[-1].endswith("x")

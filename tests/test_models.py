@@ -1,6 +1,8 @@
 """Every registered model trains, saves to .keras and reloads in a fresh process, on this backend.
 
-CI runs this file under KERAS_BACKEND=tensorflow and KERAS_BACKEND=jax.
+The models come from the registries: a new builder in ``ridership.models`` and its experiment in
+``ridership.experiments`` are tested here with no change to this file. CI runs the tests marked
+``both_backends`` on JAX and again on TensorFlow.
 """
 
 import json
@@ -8,18 +10,19 @@ import os
 import subprocess
 import sys
 import textwrap
-from functools import partial
-
 import keras
 import numpy as np
 import pytest
 
 import ridership
-from ridership.experiments import EXPERIMENTS, make_data
-from ridership.models import MODELS, build_model, wavenet
+from ridership.datasets import make_data
+from ridership.experiments import EXPERIMENTS, STEPS_PER_EXECUTION, fit_experiment
+from ridership.models import MODELS, build_model, fused_wavenet, wavenet
 
 N_TRAIN = 256  # real windows, a subset to keep the test quick
-FUSED = "wavenet_fused"  # the WaveNet as one CausalConvStack, as `ridership reproduce` trains it
+#: The experiment that trains each model (a faster twin trains on its chapter model's windows).
+EXPERIMENT_OF = {m: e for e in EXPERIMENTS.values() for m in (e.model, e.faster) if m}
+pytestmark = pytest.mark.both_backends
 
 
 @pytest.fixture(scope="module")
@@ -32,9 +35,8 @@ def trained(data, tmp_path_factory):
     """Each model trained two epochs, saved, with inputs and predictions kept for the reload check."""
     folder = tmp_path_factory.mktemp(f"models-{keras.backend.backend()}")
     out = {}
-    builders = {**MODELS, FUSED: partial(wavenet, fused=True)}
-    for name, builder in builders.items():
-        experiment = EXPERIMENTS[name.removesuffix("_fused")]
+    for name, builder in MODELS.items():
+        experiment = EXPERIMENT_OF[name]
         train = tuple(a[:N_TRAIN] for a in data[experiment.data]["train"])
         result = ridership.fit_and_evaluate(builder, train, data[experiment.data]["valid"],
                                             experiment.learning_rate, epochs=2, patience=None,
@@ -49,13 +51,19 @@ def trained(data, tmp_path_factory):
     return folder, out
 
 
-def test_registry_is_the_chapter():
-    assert list(MODELS) == ["linear", "simple_rnn", "univar", "deep", "mulvar", "multask", "ahead", "seq2seq",
-                            "custom_ln", "custom_loop", "lstm", "gru", "conv_rnn", "wavenet", "full_wavenet"]
+def test_every_model_is_trained_by_an_experiment_and_starts_from_keras_input():
+    assert set(EXPERIMENT_OF) == set(MODELS)  # no builder left untested, no experiment without its model
     for name, builder in MODELS.items():
         model = builder()
-        assert isinstance(model, keras.Model) and not model.compiled
-        assert isinstance(model.layers[0], keras.layers.InputLayer)
+        assert isinstance(model, keras.Model) and not model.compiled and model.name == name
+        assert model.inputs and all(not layer.name.startswith(("dense", "input_layer")) for layer in model.layers)
+
+
+def test_two_experiments_may_share_a_model():
+    from dataclasses import replace
+
+    twin = replace(EXPERIMENTS["univar"], name="univar_slow", learning_rate=0.01)
+    assert twin.model == EXPERIMENTS["univar"].model and twin.trained_model() == "univar"
 
 
 @pytest.mark.parametrize("name", list(MODELS))
@@ -84,7 +92,7 @@ def test_reload_in_fresh_process_gives_identical_predictions(trained):
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report["backend"] == keras.backend.backend()
-    assert set(report["worst"]) == {*MODELS, FUSED}
+    assert set(report["worst"]) == set(MODELS)
     assert all(v <= 1e-6 for v in report["worst"].values()), report["worst"]
 
 
@@ -96,8 +104,8 @@ def test_fused_wavenet_computes_the_chapters_layers(steps):
     keras.utils.set_random_seed(3)
     chapter = wavenet()
     keras.utils.set_random_seed(3)
-    fused = wavenet(fused=True)
-    assert [type(layer) for layer in fused.layers][1:] == [ridership.CausalConvStack]
+    fused = fused_wavenet()
+    assert [type(layer) for layer in fused.layers] == [ridership.CausalConvStack]
     for ours, theirs in zip(fused.get_weights(), chapter.get_weights(), strict=True):
         np.testing.assert_array_equal(ours, theirs)
     rng = np.random.default_rng(0)
@@ -111,7 +119,7 @@ def test_fused_wavenet_computes_the_chapters_layers(steps):
 
 def test_fused_wavenet_trains_as_the_chapters_does(trained):
     """Two epochs from seed 42 on the same windows: the same MAE but for float rounding."""
-    chapter, fused = trained[1]["wavenet"][0], trained[1][FUSED][0]
+    chapter, fused = trained[1]["wavenet"][0], trained[1]["fused_wavenet"][0]
     assert fused.mae == pytest.approx(chapter.mae, rel=1e-4)
     assert fused.history.history["loss"][1] < fused.history.history["loss"][0]
 
@@ -160,8 +168,6 @@ def test_batches_per_call_do_not_change_the_training(data, name):
     """``reproduce`` hands Keras a whole epoch per call (``STEPS_PER_EXECUTION``): the same steps
     in the same order, so the same MAE, here with 11 batches, the last one short, in calls of 1,
     4 (4 + 4 + 3) and ``STEPS_PER_EXECUTION``; univar shuffles fully, wavenet through the buffer."""
-    from ridership.reproduce import STEPS_PER_EXECUTION
-
     experiment = EXPERIMENTS[name]
     train = tuple(a[:10 * 32 + 5] for a in data[experiment.data]["train"])
     maes = [ridership.fit_and_evaluate(MODELS[name], train, data[experiment.data]["valid"], experiment.learning_rate,
@@ -179,6 +185,24 @@ def test_best_weights_are_restored(data):
 def test_unknown_model_name():
     with pytest.raises(ridership.RidershipError, match="Unknown model 'transformer'.*univar"):
         build_model("transformer")
+
+
+def test_fit_experiment_trains_as_reproduce_does_and_takes_overrides(df, monkeypatch):
+    monkeypatch.setenv("RIDERSHIP_QUICK", "1")
+    result = fit_experiment("seq2seq", df)
+    assert result.model_name == "seq2seq" and result.epochs == 2 and result.seed == 42
+    assert result.model.steps_per_execution == STEPS_PER_EXECUTION
+    assert set(result.extras) >= {"horizons", "valid_last_step_mae", "test_last_step_mae"}
+    assert result.valid_mae > 0 and result.test_mae > 0
+    assert fit_experiment("seq2seq", df).valid_mae == result.valid_mae  # the same seed, the same MAE
+    assert fit_experiment("wavenet", df).model_name == "fused_wavenet"
+    assert fit_experiment("wavenet", df, chapter_layers=True).model_name == "wavenet"
+    other = fit_experiment("univar", df, learning_rate=0.01, seed=7, model_kwargs={"units": 4})
+    assert other.model.get_layer("rnn").units == 4 and float(other.history.model.optimizer.learning_rate) == pytest.approx(0.01)
+    with pytest.raises(ridership.RidershipError, match="unknown setting.*lr"):
+        fit_experiment("univar", df, lr=0.1)
+    with pytest.raises(ridership.RidershipError, match="Unknown experiment 'transformer'"):
+        fit_experiment("transformer", df)
 
 
 def test_fit_on_the_chapters_datasets(df):

@@ -1,42 +1,43 @@
-"""``ridership reproduce``: quick end to end, resumable after a kill, nothing half-written read back."""
+"""``ridership reproduce``: quick end to end, resumable, one record per experiment, the chapter's order."""
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 
 import keras
 import pandas as pd
 import pytest
 
-from ridership.reproduce import ORDER, STEPS_PER_EXECUTION, parse_only, reproduce
 from ridership import RidershipError
+from ridership.experiments import EXPERIMENTS, STEPS_PER_EXECUTION
+from ridership.reproduce import parse_only, reproduce
+from ridership.tables import BOOK_HORIZONS, ORDER
+
+QUIET = {"progress": False}
 
 
 def test_quick_run_writes_every_experiment_and_rerun_skips(tmp_path, data_path):
     out = tmp_path / "results"
     lines = []
-    table = reproduce(out, quick=True, data_path=data_path, progress=False, log=lines.append)
+    table = reproduce(out, quick=True, data_path=data_path, log=lines.append, **QUIET)
     assert list(table["experiment"]) == list(ORDER)
     csv = pd.read_csv(out / "results.csv")
     assert list(csv["experiment"]) == list(ORDER)
-    assert {"experiment", "valid_mae", "test_mae", "book_mae", "ratio", "epochs", "seconds", "backend",
-            "seeds"} <= set(csv.columns)
+    assert {"experiment", "valid_mae", "last_step_mae", "test_mae", "book_mae", "ratio", "epochs", "seconds",
+            "backend", "seeds", "mode"} <= set(csv.columns)
     assert csv["valid_mae"].gt(0).all() and csv["test_mae"].gt(0).all()
     assert csv.loc[csv.experiment == "naive", "valid_mae"].item() == pytest.approx(42_143.3, abs=0.1)
+    sequence = [e.name for e in EXPERIMENTS.values() if "last_step" in e.extras]
+    assert csv.set_index("experiment")["last_step_mae"].notna().to_dict() == {n: n in sequence for n in ORDER}
     assert len(json.loads((out / "results.json").read_text())) == len(ORDER)
     assert (out / "results.md").read_text().count("\n") == len(ORDER) + 2
     assert len(pd.read_csv(out / "horizons.csv")) == 14
-    assert len(list((out / "models").glob("*.keras"))) == len(ORDER) - 2
+    assert len(list((out / "models").glob("*.keras"))) == len(EXPERIMENTS)
     assert keras.saving.load_model(out / "models" / "univar-seed42.keras").steps_per_execution == STEPS_PER_EXECUTION
     sarima = json.loads((out / "runs" / "sarima.json").read_text())
     assert 0 < sarima["detail"]["valid_seconds"] < sarima["seconds"]  # the test backtest comes on top
     assert all("skipped" not in line for line in lines)
 
     again = []
-    reproduce(out, quick=True, data_path=data_path, progress=False, log=again.append)
+    reproduce(out, quick=True, data_path=data_path, log=again.append, **QUIET)
     assert len(again) == len(ORDER) and all("skipped" in line for line in again)
 
     # the model figures come from the saved models and tables, without retraining
@@ -50,39 +51,24 @@ def test_quick_run_writes_every_experiment_and_rerun_skips(tmp_path, data_path):
     assert {p.name for p in figures.glob("*.png")} == expected and len(expected) >= 9
 
 
-def test_killed_run_resumes_without_redoing_work(tmp_path, data_path):
-    out = tmp_path / "results"
-    only = "linear,univar,mulvar,seq2seq"
-    # the command's defaults (two runs at once, in worker processes), on this process's backend
-    cmd = [sys.executable, "-m", "ridership", "reproduce", "--quick", "--only", only, "--out", str(out),
-           "--data", str(data_path), "--backend", keras.backend.backend()]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    runs = out / "runs"
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and not list(runs.glob("[!.]*.json")):
-        time.sleep(0.05)
-    os.killpg(proc.pid, signal.SIGKILL)  # as abrupt as a power cut
-    proc.wait()
-    finished = sorted(p.stem for p in runs.glob("[!.]*.json"))
-    assert finished and len(finished) < 4, finished
-    # a half-written file from the killed run would be a temporary: plant one, it must be ignored
-    (runs / ".univar-seed42.json.abc.tmp.json").write_text('{"experiment": "univar", "valid')
-    lines = []
-    table = reproduce(out, quick=True, only=only, data_path=data_path, progress=False, log=lines.append)
-    skipped = sorted(line.split()[0] for line in lines if "skipped" in line)
-    assert skipped == finished
-    assert list(table["experiment"]) == ["linear", "univar", "mulvar", "seq2seq"]
-
-
 def test_seeds_give_spread_and_same_seed_same_result(tmp_path, data_path):
     out = tmp_path / "r"
-    table = reproduce(out, quick=True, only="linear", seeds=2, data_path=data_path, progress=False, log=lambda s: None)
+    table = reproduce(out, quick=True, only="linear", seeds=2, data_path=data_path, log=lambda s: None, **QUIET)
     row = table.iloc[0]
     assert row["seeds"] == 2 and row["valid_min"] <= row["valid_mae"] <= row["valid_max"]
     first = json.loads((out / "runs" / "linear-seed42.json").read_text())
-    again = reproduce(tmp_path / "r2", quick=True, only="linear", data_path=data_path, progress=False,
-                      log=lambda s: None)
+    again = reproduce(tmp_path / "r2", quick=True, only="linear", data_path=data_path, log=lambda s: None, **QUIET)
     assert again.iloc[0]["valid_mae"] == first["valid_mae"]  # the same seed gives the same MAE
+
+
+def test_one_job_and_two_jobs_give_the_same_results(tmp_path, data_path):
+    """Every run seeds itself and runs alone in its process: how many run at once changes nothing."""
+    runs = {}
+    for jobs in (1, 2):
+        table = reproduce(tmp_path / str(jobs), quick=True, only="naive,linear,mulvar", jobs=jobs, data_path=data_path,
+                          log=lambda s: None, **QUIET)
+        runs[jobs] = table.set_index("experiment")["valid_mae"]
+    pd.testing.assert_series_equal(runs[1], runs[2])
 
 
 def test_unknown_experiment():
@@ -90,29 +76,19 @@ def test_unknown_experiment():
         parse_only("univar,transformer")
 
 
-def test_wavenet_layers_choose_the_builder_and_a_rerun_keeps_them_apart(tmp_path, data_path):
-    """The default trains the fused WaveNet; its run is not taken for a run of the chapter's layers."""
-    from ridership.models import MODELS
-    from ridership.reproduce import model_builder
-
-    assert model_builder("wavenet")().layers[-1].__class__.__name__ == "CausalConvStack"
-    assert model_builder("wavenet", "chapter") is MODELS["wavenet"]
-    assert model_builder("full_wavenet") is MODELS["full_wavenet"]
-    with pytest.raises(RidershipError, match="wavenet_layers.*fused, chapter"):
-        model_builder("wavenet", "conv")
-    with pytest.raises(RidershipError, match="--wavenet-layers"):
-        reproduce(tmp_path, only="wavenet", wavenet_layers="conv")
+def test_the_chapters_wavenet_layers_are_another_kind_of_run(tmp_path, data_path):
+    """The default trains the fused WaveNet; a run of the chapter's layers is another kind of run."""
     out, lines = tmp_path / "results", []
-    reproduce(out, only="wavenet", quick=True, data_path=data_path, progress=False, log=lines.append)
+    reproduce(out, only="wavenet", quick=True, data_path=data_path, log=lines.append, **QUIET)
     run = json.loads((out / "runs" / "wavenet-seed42.json").read_text())
-    assert run["detail"]["wavenet_layers"] == "fused"
-    reproduce(out, only="wavenet", quick=True, data_path=data_path, progress=False, log=lines.append)
+    assert run["model"] == run["kind"]["model"] == "fused_wavenet"
+    reproduce(out, only="wavenet", quick=True, data_path=data_path, log=lines.append, **QUIET)
     assert "skipped" in lines[-1]
-    reproduce(out, only="wavenet", quick=True, data_path=data_path, progress=False, log=lines.append,
-              wavenet_layers="chapter")
-    assert "skipped" not in lines[-1]
-    run = json.loads((out / "runs" / "wavenet-seed42.json").read_text())
-    assert run["detail"]["wavenet_layers"] == "chapter"
+    with pytest.raises(RidershipError, match="another kind.*--force"):
+        reproduce(out, only="wavenet", quick=True, data_path=data_path, chapter_layers=True, log=lines.append, **QUIET)
+    reproduce(out, only="wavenet", quick=True, data_path=data_path, chapter_layers=True, force=True,
+              log=lines.append, **QUIET)
+    assert json.loads((out / "runs" / "wavenet-seed42.json").read_text())["model"] == "wavenet"
 
 
 def test_cli_unknown_experiment_exits_cleanly(capsys):
@@ -120,16 +96,6 @@ def test_cli_unknown_experiment_exits_cleanly(capsys):
 
     assert main(["reproduce", "--only", "nope", "--quick"]) == 2
     assert "Unknown experiment" in capsys.readouterr().err
-
-
-def test_backend_option_restarts_on_that_backend(tmp_path, data_path):
-    out = tmp_path / "jax"
-    done = subprocess.run([sys.executable, "-m", "ridership", "reproduce", "--quick", "--only", "linear",
-                           "--backend", "jax", "--out", str(out), "--data", str(data_path)],
-                          capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert "backend: jax" in done.stdout
-    assert pd.read_csv(out / "results.csv")["backend"].tolist() == ["jax"]
 
 
 def test_versus_book_puts_the_books_figure_beside_ours():
@@ -142,7 +108,6 @@ def test_versus_book_puts_the_books_figure_beside_ours():
 
 
 def test_horizon_plot_from_a_results_folder_keeps_the_labels_and_the_books_points(tmp_path):
-    from ridership.reproduce import BOOK_HORIZONS
     from ridership.result_plots import horizon_mae_plot
 
     labels = [f"+{h}" for h in range(1, 15)]

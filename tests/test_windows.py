@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from ridership import RidershipError
 from ridership import windows as W
-from ridership.experiments import chapter_dataset, make_data, windows_for
+from ridership.datasets import chapter_dataset, make_data, windows_for
 
 PROPERTY = settings(max_examples=20, deadline=None)
 
@@ -56,7 +56,7 @@ def test_toy_series():
 @pytest.mark.parametrize("kind", ["univar", "mulvar", "multask", "ahead", "seq2seq", "downsampled"])
 def test_real_data_both_paths_agree(df, kind):
     fast = make_data(kind, df)["valid"]
-    from ridership.experiments import series_for
+    from ridership.datasets import series_for
     from ridership.data import period
 
     slow = W.dataset_arrays(chapter_dataset(kind, period(series_for(kind, df), "valid")))

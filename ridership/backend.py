@@ -1,0 +1,56 @@
+"""Which Keras backend runs: chosen once, before Keras is imported, in a documented order.
+
+1. the command line's ``--backend`` (``ridership reproduce --backend tensorflow``);
+2. else the ``KERAS_BACKEND`` environment variable, Keras' own setting;
+3. else JAX when it is installed: it trains these small models several times faster on a CPU
+   (``benchmarks/speed.py``);
+4. else Keras' configured default (TensorFlow).
+
+Keras fixes its backend when it is first imported, so ``import ridership`` makes the choice
+(it imports no Keras itself), and a process that imported Keras first keeps Keras' choice.
+To switch in a notebook, set ``KERAS_BACKEND`` before Jupyter (or the kernel) starts.
+
+Two TensorFlow settings are given defaults here too, both documented by TensorFlow and both
+overridable by setting them yourself: ``TF_CPP_MIN_LOG_LEVEL=2`` (no informational lines) and
+``TF_ENABLE_ONEDNN_OPTS=0``. Without the latter, TensorFlow prints its oneDNN notice before its
+logging starts, which no log level hides; its oneDNN kernels change TensorFlow's own numbers
+in the last bits and nothing this package computes on the default backend.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+
+from .errors import RidershipError
+
+#: ``--backend`` choices; ``auto`` follows steps 2 to 4 above.
+BACKENDS = ("auto", "jax", "tensorflow")
+QUIET_TENSORFLOW = {"TF_CPP_MIN_LOG_LEVEL": "2", "TF_ENABLE_ONEDNN_OPTS": "0"}
+
+
+def choose_backend(requested: str | None = None) -> str:
+    """Set the backend Keras will load, following the documented order; return its name.
+
+    Args:
+        requested: ``"jax"``, ``"tensorflow"``, or ``None``/``"auto"`` for the default order.
+
+    Raises ``RidershipError`` when Keras is already loaded on another backend than ``requested``.
+    """
+    for name, value in QUIET_TENSORFLOW.items():
+        os.environ.setdefault(name, value)
+    if requested not in (None, *BACKENDS):
+        raise RidershipError(f"Unknown backend {requested!r}; choose one of {', '.join(BACKENDS)}.")
+    requested = None if requested == "auto" else requested
+    if "keras" in sys.modules:
+        current = sys.modules["keras"].backend.backend()
+        if requested and requested != current:
+            raise RidershipError(f"Keras is already running on {current} in this process; start a new one with "
+                                 f"KERAS_BACKEND={requested} to use {requested}.")
+        return current
+    if requested:
+        os.environ["KERAS_BACKEND"] = requested
+    elif not os.environ.get("KERAS_BACKEND") and importlib.util.find_spec("jax"):
+        os.environ["KERAS_BACKEND"] = "jax"
+    return os.environ.get("KERAS_BACKEND", "tensorflow")  # unset: Keras' configured default

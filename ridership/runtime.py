@@ -1,0 +1,105 @@
+"""The package's process-level settings, in one place, each with why it exists.
+
+- :func:`register_layers_on_keras_import`: ``import ridership`` imports no Keras, so that
+  commands which do not train start at once (``ridership --help`` and ``ridership data``
+  load neither Keras nor TensorFlow). A saved model that uses the package's layers still
+  loads after ``import ridership``: the layers register themselves as soon as Keras is
+  imported, through a standard import hook (``sys.meta_path``) that removes itself once used.
+- :func:`keep_tensorflow_out`: a process that trains on JAX never needs TensorFlow, but
+  Keras imports it when it is installed (``keras.utils.set_random_seed`` seeds ``tf.random``,
+  saving checks TensorFlow types). Marking it absent, as Python's import system documents
+  (``sys.modules[name] = None``), saves each training process TensorFlow's memory and start-up
+  time (``benchmarks/choices.py tensorflow``).
+- :func:`use_cpus` and :func:`process_env`: the settings a training process starts with: its share of the
+  cores, given as a CPU affinity (``os.sched_setaffinity``), which JAX's and TensorFlow's thread
+  pools size themselves from, and glibc's documented malloc tunables (``GLIBC_TUNABLES``), which
+  stop glibc's sliding thresholds from handing a training step's buffers back to the system
+  and faulting them in again step after step (``benchmarks/choices.py malloc``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.abc
+import importlib.util
+import os
+import sys
+
+#: glibc's malloc tunables for a training process: 4 arenas (glibc makes up to 8 per core, each
+#: keeping its own free memory) and fixed mmap and trim thresholds where glibc's sliding ones stop.
+MALLOC_TUNABLES = "glibc.malloc.arena_max=4:glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=67108864"
+
+
+class _AfterKeras(importlib.abc.MetaPathFinder):
+    """Finds ``keras`` as usual, and imports ``ridership.layers`` once Keras has loaded."""
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname != "keras":
+            return None
+        if self in sys.meta_path:
+            sys.meta_path.remove(self)  # used once; also lets the lookup below find the real Keras
+        spec = importlib.util.find_spec("keras")
+        if spec is None or spec.loader is None:
+            return spec
+        spec.loader = _ThenLayers(spec.loader)
+        return spec
+
+
+class _ThenLayers(importlib.abc.Loader):
+    def __init__(self, loader):
+        self.loader = loader
+
+    def create_module(self, spec):
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module):
+        self.loader.exec_module(module)
+        importlib.import_module("ridership.layers")  # registers the custom layers with Keras
+
+
+def register_layers_on_keras_import() -> None:
+    """Register the package's Keras layers now if Keras is loaded, else as soon as it is."""
+    if "keras" in sys.modules:
+        importlib.import_module("ridership.layers")
+    elif not any(isinstance(finder, _AfterKeras) for finder in sys.meta_path):
+        sys.meta_path.insert(0, _AfterKeras())
+
+
+def keep_tensorflow_out() -> bool:
+    """On a backend other than TensorFlow, make ``import tensorflow`` fail in this process.
+
+    Call it before Keras is imported, in a process that trains on NumPy windows (tf.data needs
+    TensorFlow). Returns whether TensorFlow is now kept out; nothing changes if it is already
+    loaded or is the backend.
+    """
+    if os.environ.get("KERAS_BACKEND", "tensorflow") == "tensorflow" or "tensorflow" in sys.modules:
+        return False
+    sys.modules["tensorflow"] = None  # type: ignore[assignment]  # documented: import raises ImportError
+    return True
+
+
+def cores() -> list[int]:
+    """The CPUs this process may run on."""
+    return sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else list(range(os.cpu_count() or 1))
+
+
+def core_groups(jobs: int) -> list[list[int]]:
+    """This process's CPUs split into ``jobs`` groups of equal size (at least one CPU each)."""
+    cpus = cores()
+    jobs = max(1, min(jobs, len(cpus)))
+    size = len(cpus) // jobs
+    return [cpus[i * size:(i + 1) * size] for i in range(jobs)]
+
+
+def use_cpus(cpus: list[int] | None) -> None:
+    """Run this process on ``cpus`` only (None: leave it); call it before a backend starts its threads."""
+    if cpus and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, cpus)
+
+
+def process_env(tune_malloc: bool = True) -> dict:
+    """Environment variables a training process must start with (glibc reads its tunables at start)."""
+    if not tune_malloc or sys.platform != "linux":
+        return {}
+    present = os.environ.get("GLIBC_TUNABLES", "")
+    return {"GLIBC_TUNABLES": f"{present}:{MALLOC_TUNABLES}".strip(":") if "malloc" not in present else present}
