@@ -14,12 +14,15 @@ Two TensorFlow settings are given defaults here too, both documented by TensorFl
 overridable by setting them yourself: ``TF_CPP_MIN_LOG_LEVEL=2`` (no informational lines) and
 ``TF_ENABLE_ONEDNN_OPTS=0``. Without the latter, TensorFlow prints its oneDNN notice before its
 logging starts, which no log level hides; its oneDNN kernels change TensorFlow's own numbers
-in the last bits and nothing this package computes on the default backend.
+in the last bits and nothing this package computes on the default backend. On TensorFlow,
+training several models in one process makes TensorFlow warn that it traces its training
+step again for each; that one warning is filtered from its Python logger.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
 import sys
 
@@ -28,6 +31,13 @@ from .errors import RidershipError
 #: ``--backend`` choices; ``auto`` follows steps 2 to 4 above.
 BACKENDS = ("auto", "jax", "tensorflow")
 QUIET_TENSORFLOW = {"TF_CPP_MIN_LOG_LEVEL": "2", "TF_ENABLE_ONEDNN_OPTS": "0"}
+
+
+class _NoRetracingNotes(logging.Filter):
+    """Drops TensorFlow's note that a new model's training step was traced again (expected here)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "triggered tf.function retracing" not in record.getMessage()
 
 
 def choose_backend(requested: str | None = None) -> str:
@@ -40,6 +50,9 @@ def choose_backend(requested: str | None = None) -> str:
     """
     for name, value in QUIET_TENSORFLOW.items():
         os.environ.setdefault(name, value)
+    tensorflow_log = logging.getLogger("tensorflow")
+    if not any(isinstance(f, _NoRetracingNotes) for f in tensorflow_log.filters):
+        tensorflow_log.addFilter(_NoRetracingNotes())
     if requested not in (None, *BACKENDS):
         raise RidershipError(f"Unknown backend {requested!r}; choose one of {', '.join(BACKENDS)}.")
     requested = None if requested == "auto" else requested

@@ -16,6 +16,7 @@ named and trained again; a run of another kind is never replaced without ``force
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -123,7 +124,9 @@ def _worker_env(settings: Settings) -> dict:
 
     env = {"KERAS_BACKEND": settings.backend, **process_env()}
     if settings.compile_cache and settings.backend == "jax":
-        env["JAX_COMPILATION_CACHE_DIR"] = str(Path(settings.out).resolve() / COMPILE_CACHE)
+        # a cache folder of the caller's own (JAX's documented variable) is kept
+        env["JAX_COMPILATION_CACHE_DIR"] = (os.environ.get("JAX_COMPILATION_CACHE_DIR")
+                                            or str(Path(settings.out).resolve() / COMPILE_CACHE))
         env["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0"  # the small programs add up
     return env
 
