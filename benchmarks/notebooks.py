@@ -39,8 +39,9 @@ def find(numbers: list[str]) -> list[Path]:
 
 
 def environment(side: str, quick: bool) -> dict:
-    env = dict(os.environ)
-    env.pop("KERAS_BACKEND", None)
+    """The kernel's environment: each side on its backend's own defaults (no KERAS_BACKEND or
+    TF_ENABLE_ONEDNN_OPTS of the caller's), in full mode unless ``quick``."""
+    env = {k: v for k, v in os.environ.items() if k not in ("KERAS_BACKEND", "TF_ENABLE_ONEDNN_OPTS")}
     if side == "tensorflow":
         env["KERAS_BACKEND"] = "tensorflow"
     env.pop("RIDERSHIP_QUICK", None)

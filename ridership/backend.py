@@ -10,11 +10,13 @@ Keras fixes its backend when it is first imported, so ``import ridership`` makes
 (it imports no Keras itself), and a process that imported Keras first keeps Keras' choice.
 To switch in a notebook, set ``KERAS_BACKEND`` before Jupyter (or the kernel) starts.
 
-Two TensorFlow settings are given defaults here too, both documented by TensorFlow and both
-overridable by setting them yourself: ``TF_CPP_MIN_LOG_LEVEL=2`` (no informational lines) and
-``TF_ENABLE_ONEDNN_OPTS=0``. Without the latter, TensorFlow prints its oneDNN notice before its
-logging starts, which no log level hides; its oneDNN kernels change TensorFlow's own numbers
-in the last bits and nothing this package computes on the default backend. On TensorFlow,
+TensorFlow's documented settings get quiet defaults here too, which a value of yours overrides:
+``TF_CPP_MIN_LOG_LEVEL=2`` (no informational lines) and, when TensorFlow is not the backend (it
+then only reads data, as ``tf.data``), ``TF_ENABLE_ONEDNN_OPTS=0``: TensorFlow prints its oneDNN
+notice before its logging starts, which no log level hides, and oneDNN's kernels compute
+nothing of ours there. On the TensorFlow backend they stay on (they are TensorFlow's faster
+CPU kernels); ``ridership reproduce``'s workers then drop the notice themselves
+(``ridership.runtime.import_tensorflow_quietly``). On TensorFlow,
 training several models in one process makes TensorFlow warn that it traces its training
 step again for each; that one warning is filtered from its Python logger.
 """
@@ -30,7 +32,10 @@ from .errors import RidershipError
 
 #: ``--backend`` choices; ``auto`` follows steps 2 to 4 above.
 BACKENDS = ("auto", "jax", "tensorflow")
-QUIET_TENSORFLOW = {"TF_CPP_MIN_LOG_LEVEL": "2", "TF_ENABLE_ONEDNN_OPTS": "0"}
+QUIET_TENSORFLOW = {"TF_CPP_MIN_LOG_LEVEL": "2"}
+#: Only where TensorFlow serves data and runs no model.
+DATA_ONLY_TENSORFLOW = {"TF_ENABLE_ONEDNN_OPTS": "0"}
+_DEFAULTED: set[str] = set()  # the data-only settings set here, not by the user
 
 
 class _NoRetracingNotes(logging.Filter):
@@ -66,4 +71,16 @@ def choose_backend(requested: str | None = None) -> str:
         os.environ["KERAS_BACKEND"] = requested
     elif not os.environ.get("KERAS_BACKEND") and importlib.util.find_spec("jax"):
         os.environ["KERAS_BACKEND"] = "jax"
-    return os.environ.get("KERAS_BACKEND", "tensorflow")  # unset: Keras' configured default
+    backend = os.environ.get("KERAS_BACKEND", "tensorflow")  # unset: Keras' configured default
+    if backend != "tensorflow" and "tensorflow" not in sys.modules:
+        for name, value in DATA_ONLY_TENSORFLOW.items():
+            if name not in os.environ:
+                os.environ[name] = value
+                _DEFAULTED.add(name)
+    return backend
+
+
+def environment_for(backend: str) -> dict:
+    """The settings a new process on ``backend`` needs beyond this one's: on TensorFlow, the
+    data-only defaults this module set here taken back (``None``: unset)."""
+    return {name: None for name in _DEFAULTED} if backend == "tensorflow" else {}

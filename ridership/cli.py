@@ -11,6 +11,7 @@ import signal
 import sys
 
 from .backend import BACKENDS
+from .chorales.cli import add_parser as add_chorales_parser
 from .errors import RidershipError
 
 DATA_HELP = "ridership.tgz, its CSV, or a folder holding ridership.tgz (default: $RIDERSHIP_DATA, the cache, a download)"
@@ -143,16 +144,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-v", "--verbose", action="count", default=0, help="show Keras' per-epoch output")
     p.set_defaults(func=_cmd_reproduce)
 
-    _add_chorales(sub)
+    add_chorales_parser(sub)
     return parser
-
-
-def _add_chorales(sub) -> None:
-    try:
-        from .chorales.cli import add_parser
-    except ImportError:  # the chorales exercise is not part of this checkout
-        return
-    add_parser(sub)
 
 
 def _terminate(signum, frame):

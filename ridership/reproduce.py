@@ -82,10 +82,12 @@ class Settings:
 
 def run_job(job: tuple, cpus: list[int]) -> dict:
     """Train (or backtest) one run in this worker process; save its model; write its record."""
-    from .runtime import keep_tensorflow_out, use_cpus
+    from .runtime import import_tensorflow_quietly, keep_tensorflow_out, use_cpus
 
     name, seed, settings, df = job
     use_cpus(cpus)
+    if settings["backend"] == "tensorflow":
+        import_tensorflow_quietly()
     keep_tensorflow_out()
     out = Path(settings["out"])
     settings = Settings(**settings)
@@ -120,9 +122,10 @@ def run_job(job: tuple, cpus: list[int]) -> dict:
 
 def _worker_env(settings: Settings) -> dict:
     """What every worker starts with: the backend, the malloc tunables, JAX's compile cache."""
+    from .backend import environment_for
     from .runtime import process_env
 
-    env = {"KERAS_BACKEND": settings.backend, **process_env()}
+    env = {"KERAS_BACKEND": settings.backend, **environment_for(settings.backend), **process_env()}
     if settings.compile_cache and settings.backend == "jax":
         # a cache folder of the caller's own (JAX's documented variable) is kept
         env["JAX_COMPILATION_CACHE_DIR"] = (os.environ.get("JAX_COMPILATION_CACHE_DIR")

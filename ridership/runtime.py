@@ -5,6 +5,9 @@
   load neither Keras nor TensorFlow). A saved model that uses the package's layers still
   loads after ``import ridership``: the layers register themselves as soon as Keras is
   imported, through a standard import hook (``sys.meta_path``) that removes itself once used.
+- :func:`import_tensorflow_quietly`: on the TensorFlow backend, a worker imports TensorFlow with
+  its C++ start-up notices (printed before its logging starts, whatever the log level) taken
+  out of what it writes to standard error; anything else it prints is passed on.
 - :func:`keep_tensorflow_out`: a process that trains on JAX never needs TensorFlow, but
   Keras imports it when it is installed (``keras.utils.set_random_seed`` seeds ``tf.random``,
   saving checks TensorFlow types). Marking it absent, as Python's import system documents
@@ -25,13 +28,15 @@ import importlib.util
 import os
 import sys
 
+#: The modules that register the package's Keras layers (``ridership.chorales`` has its own).
+LAYER_MODULES = ("ridership.layers", "ridership.chorales.layers")
 #: glibc's malloc tunables for a training process: 4 arenas (glibc makes up to 8 per core, each
 #: keeping its own free memory) and fixed mmap and trim thresholds where glibc's sliding ones stop.
 MALLOC_TUNABLES = "glibc.malloc.arena_max=4:glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=67108864"
 
 
 class _AfterKeras(importlib.abc.MetaPathFinder):
-    """Finds ``keras`` as usual, and imports ``ridership.layers`` once Keras has loaded."""
+    """Finds ``keras`` as usual, and imports ``LAYER_MODULES`` once Keras has loaded."""
 
     def find_spec(self, fullname, path=None, target=None):
         if fullname != "keras":
@@ -54,13 +59,18 @@ class _ThenLayers(importlib.abc.Loader):
 
     def exec_module(self, module):
         self.loader.exec_module(module)
-        importlib.import_module("ridership.layers")  # registers the custom layers with Keras
+        _register()
+
+
+def _register() -> None:
+    for name in LAYER_MODULES:
+        importlib.import_module(name)  # its decorators register the layers with Keras
 
 
 def register_layers_on_keras_import() -> None:
     """Register the package's Keras layers now if Keras is loaded, else as soon as it is."""
     if "keras" in sys.modules:
-        importlib.import_module("ridership.layers")
+        _register()
     elif not any(isinstance(finder, _AfterKeras) for finder in sys.meta_path):
         sys.meta_path.insert(0, _AfterKeras())
 
@@ -76,6 +86,32 @@ def keep_tensorflow_out() -> bool:
         return False
     sys.modules["tensorflow"] = None  # type: ignore[assignment]  # documented: import raises ImportError
     return True
+
+
+#: Lines TensorFlow writes to standard error at import, before its log level applies.
+_STARTUP_NOTICES = ("All log messages before absl::InitializeLog()", "oneDNN custom operations are on",
+                    "cpu_feature_guard", "To enable the following instructions", "rebuild TensorFlow with")
+
+
+def import_tensorflow_quietly() -> None:
+    """Import TensorFlow, dropping only its start-up notices from standard error (a no-op if imported)."""
+    if "tensorflow" in sys.modules:
+        return
+    import tempfile
+
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as capture:
+        os.dup2(capture.fileno(), 2)
+        try:
+            import tensorflow  # noqa: F401
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            capture.seek(0)
+            kept = [line for line in capture.read().decode(errors="replace").splitlines(keepends=True)
+                    if not any(notice in line for notice in _STARTUP_NOTICES)]
+            sys.stderr.write("".join(kept))
 
 
 def cores() -> list[int]:

@@ -45,9 +45,13 @@ def _start(stop, parent: int, initializer, initargs) -> None:
 
 @contextlib.contextmanager
 def _environment(env: dict | None):
-    """``env`` set in ``os.environ`` for the block (workers spawned in it inherit it), then restored."""
+    """``env`` set in ``os.environ`` for the block (workers spawned in it inherit it; None unsets), then restored."""
     saved = {name: os.environ.get(name) for name in env or {}}
-    os.environ.update(env or {})
+    for name, value in (env or {}).items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
     try:
         yield
     finally:
@@ -66,7 +70,7 @@ def worker_pool(workers: int, initializer: Callable | None = None, initargs: tup
     Args:
         workers: how many processes.
         initializer, initargs: run in each worker first, as ``ProcessPoolExecutor`` does.
-        env: environment variables the workers start with.
+        env: environment variables the workers start with (None: unset).
         fresh: a new process for every task (nothing one task leaves in memory reaches the next).
 
     Leaving the block by an exception (Ctrl-C included) stops the workers at once.

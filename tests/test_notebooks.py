@@ -37,16 +37,6 @@ BY_NUMBER = {int(p.name[:2]): p for p in PATHS}
 
 #: Words that mark start-up or runtime noise (TensorFlow, absl, malloc tuning, tracing) or a crash.
 NOISE = ("absl", "oneDNN", "cpu_feature_guard", "retracing", "Memory patch", "Traceback")
-#: The notebook (by number) that introduces each model of ``ridership.MODELS``.
-INTRODUCED_IN = {
-    "linear": 4, "simple_rnn": 4, "univar": 4, "deep": 4,
-    "mulvar": 5, "multask": 5,
-    "ahead": 6, "seq2seq": 6,
-    "custom_ln": 7, "custom_loop": 7,
-    "lstm": 8, "gru": 8,
-    "conv_rnn": 9, "wavenet": 9, "full_wavenet": 9,
-    "fused_wavenet": 13,  # ours, not the chapter's: the appendix
-}
 #: Where ``return_sequences`` must be taught, in code and in prose: the shapes section, the deep RNN, seq2seq.
 RETURN_SEQUENCES_IN = {3: "the shapes section", 4: "the deep RNN", 6: "sequence to sequence"}
 #: Rough relative run times, so that the longest notebooks start first.
@@ -118,8 +108,8 @@ def _needed(session, module_name: str) -> list[Path]:
         params = item.callspec.params if hasattr(item, "callspec") else {}
         if "path" in params:
             wanted.add(params["path"])
-        elif params.get("name") in INTRODUCED_IN and INTRODUCED_IN[params["name"]] in BY_NUMBER:
-            wanted.add(BY_NUMBER[INTRODUCED_IN[params["name"]]])
+        elif "name" in params and introduced_in(params["name"]):
+            wanted.add(introduced_in(params["name"]))
         else:
             wanted.update(PATHS)
     return sorted(wanted)
@@ -261,22 +251,28 @@ def test_no_learning_rate_is_typed(path):
         assert not typed, f"{path.name} types a learning rate: {typed[0]}; take it from ridership.EXPERIMENTS"
 
 
-def test_every_model_is_assigned_to_the_notebook_that_introduces_it():
-    from ridership.models import MODELS
-
-    assert set(INTRODUCED_IN) == set(MODELS), "a model was added or removed: name in INTRODUCED_IN the notebook showing it"
-
-
 def _shows(name: str) -> re.Pattern:
     return re.compile(rf"(show_code|inspect\.getsource)\(\s*(ridership\.)?models\.{name}\s*\)")
 
 
-@pytest.mark.parametrize("name", sorted(INTRODUCED_IN), ids=str)
+def introduced_in(name: str) -> Path | None:
+    """The first notebook that shows the code of ``models.NAME``."""
+    return next((p for p in PATHS if any(_shows(name).search(c.source) for c in code_cells(read(p)))), None)
+
+
+def _model_names() -> list[str]:
+    from ridership.models import MODELS
+
+    return sorted(MODELS)
+
+
+@pytest.mark.parametrize("name", _model_names(), ids=str)
 def test_every_model_is_shown_as_code_then_summarised(name):
-    """"Shown" means: a code cell calls ``show_code(models.NAME)`` (or ``inspect.getsource``), and a later one
-    prints ``models.NAME(...).summary()``; the executed output holding the code is checked below."""
-    path = BY_NUMBER.get(INTRODUCED_IN[name])
-    assert path, f"notebook {INTRODUCED_IN[name]:02d}, which introduces {name}, is missing"
+    """Every model of ``ridership.MODELS`` is shown where a notebook introduces it: a code cell calls
+    ``show_code(models.NAME)`` (or ``inspect.getsource``), and a later one prints
+    ``models.NAME(...).summary()``; the executed output holding the code is checked below."""
+    path = introduced_in(name)
+    assert path, f"no notebook shows the code of models.{name}: show_code(models.{name}) where it is introduced"
     sources = [c.source for c in code_cells(read(path))]
     shown = [i for i, s in enumerate(sources) if _shows(name).search(s)]
     summarised = [i for i, s in enumerate(sources) if re.search(rf"models\.{name}\([^)]*\)\.summary\(\)", s)]
@@ -329,9 +325,10 @@ def test_big_numbers_print_with_thousands_separators(path, executed):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", sorted(INTRODUCED_IN), ids=str)
+@pytest.mark.parametrize("name", _model_names(), ids=str)
 def test_each_models_code_is_in_the_output(name, executed):
-    path = BY_NUMBER[INTRODUCED_IN[name]]
+    path = introduced_in(name)
+    assert path, f"no notebook shows the code of models.{name}"
     notebook = ran(executed, path)
     shown = [outputs_text(c) for c in code_cells(notebook) if _shows(name).search(c.source)]
     assert shown and any(f"def {name}(" in text for text in shown), f"{path.name} does not display models.{name}'s code"

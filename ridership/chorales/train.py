@@ -1,0 +1,247 @@
+"""Training chorale models: one fit, and ``ridership chorales train``'s resumable runs into a results folder.
+
+Layout of the results folder (``ridership.runs``):
+
+- ``runs/<model>-seed<N>.json``: one finished run, written last: its kind (mode, backend,
+  model, epochs, batches per epoch), seed, epochs, seconds, validation and test scores,
+  and the size and sha256 of its model file;
+- ``models/<model>-seed<N>.keras``: the trained model, written atomically;
+- ``results.json`` and ``results.md``: the model's scores over its seeds (median, min,
+  max) beside the baselines and the book, rewritten after every run.
+
+A rerun skips every sound run of the same kind ("done before"), retrains a run whose
+record or model is damaged (saying which file, in one line), and refuses to replace a run
+of another kind unless ``force`` is given.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..batches import BufferShuffled
+from ..errors import RidershipError
+from ..runs import check_run, describe, folder_lock, model_path, remove_temporaries, run_id, write_run
+from ..storage import atomic_path, writable_folder, write_json, write_text
+from ..training import QUICK_EPOCHS, quick_mode
+from .data import load_chorales
+from .models import BUILDERS, DEFAULT_BUILDER, EPOCHS, build, compile_bach
+from .scoring import BOOK, baseline_scores, score_model
+from .windows import BATCH_SIZE, SHUFFLE_BUFFER, window_arrays
+
+DEFAULT_OUT = "results/chorales"
+FIRST_SEED = 42
+#: Training batches per call into Keras' compiled step, at most an epoch's (98): Keras then runs an
+#: epoch's steps back to back instead of returning to its per-batch bookkeeping between them (as
+#: ``ridership reproduce`` does): the same steps in the same order.
+STEPS_PER_EXECUTION = 128
+#: What a record must hold, beyond ``ridership.runs``' common fields.
+FIELDS = {"seed": int, "model": str, "epochs": int, "backend": str, "mode": str, "valid": dict, "test": dict,
+          "history": dict}
+
+
+class FirstBatches(BufferShuffled):
+    """The exercise's shuffled training batches; with ``batches``, only the first that many of each epoch."""
+
+    def __init__(self, X, Y, batch_size: int = BATCH_SIZE, buffer_size: int = SHUFFLE_BUFFER, seed: int | None = None,
+                 batches: int | None = None):
+        self.batches = batches
+        super().__init__(X, Y, batch_size=batch_size, buffer_size=buffer_size, seed=seed)
+
+    def __len__(self) -> int:
+        whole = super().__len__()
+        return whole if self.batches is None else min(self.batches, whole)
+
+
+@dataclass
+class Fit:
+    """A trained model, its Keras history and the seconds its ``fit`` took."""
+
+    model: object
+    history: object
+    seconds: float
+
+
+def split_windows(chorales: dict) -> dict:
+    """The exercise's ``(X, Y)`` windows of each split."""
+    return {split: window_arrays(chorales[split]) for split in ("train", "valid", "test")}
+
+
+def fit_chorales(builder=DEFAULT_BUILDER, train=None, valid=None, epochs: int = EPOCHS, seed: int | None = FIRST_SEED,
+                 batches: int | None = None, steps_per_execution: int = STEPS_PER_EXECUTION, verbose=0,
+                 callbacks=()) -> Fit:
+    """Train a chorale model the exercise's way on NumPy windows; return the model, history and time.
+
+    Args:
+        builder: a model name (``"fast"``, ``"exercise"``) or a function returning an uncompiled model.
+        train: the training windows ``(X, Y)``, shuffled every epoch through a 1,000-window
+            buffer as the exercise's ``tf.data`` pipeline does (``ridership.batches.BufferShuffled``).
+        valid: validation windows ``(X, Y)`` scored after every epoch (as the exercise's
+            ``fit`` does), or None to skip that: it changes nothing in training.
+        epochs: capped at ``QUICK_EPOCHS`` in quick mode (``RIDERSHIP_QUICK=1``).
+        seed: seeds the initial weights and the shuffle, so the same seed gives the same model.
+        batches: train on only this many batches per epoch (tests and benchmarks); None for all.
+        steps_per_execution: batches per call into the compiled training step.
+    """
+    import keras
+
+    if train is None:
+        raise RidershipError("fit_chorales needs the training windows: train=(X, Y).")
+    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
+        raise RidershipError(f"epochs must be a whole number >= 1; got {epochs!r}.")
+    if batches is not None and (isinstance(batches, bool) or not isinstance(batches, (int, np.integer)) or batches < 1):
+        raise RidershipError(f"batches must be a whole number >= 1, or None for whole epochs; got {batches!r}.")
+    if quick_mode():
+        epochs = min(epochs, QUICK_EPOCHS)
+    if seed is not None:
+        keras.utils.set_random_seed(seed)
+    model = build(builder) if isinstance(builder, str) else builder()
+    dataset = FirstBatches(*train, batch_size=BATCH_SIZE, buffer_size=SHUFFLE_BUFFER, seed=seed, batches=batches)
+    # never more steps per call than an epoch has: Keras would run on into the next epoch's batches
+    compile_bach(model, steps_per_execution=max(1, min(steps_per_execution, len(dataset))))
+    tick = time.perf_counter()
+    history = model.fit(dataset, epochs=epochs, shuffle=False, verbose=verbose, validation_data=valid,
+                        callbacks=list(callbacks))
+    return Fit(model, history, time.perf_counter() - tick)
+
+
+# --- the command's runs ---------------------------------------------------------------------
+
+
+def run_kind(model: str, epochs: int, batches: int | None, quick: bool, backend: str) -> dict:
+    return {"mode": "quick" if quick else "full", "backend": backend, "model": model, "epochs": epochs,
+            "batches": batches}
+
+
+def _check_args(seeds: int, epochs: int, batches: int | None, model: str) -> None:
+    if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
+        raise RidershipError(f"--seeds must be a whole number >= 1; got {seeds!r}.")
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+        raise RidershipError(f"--epochs must be a whole number >= 1; got {epochs!r}.")
+    if batches is not None and (isinstance(batches, bool) or not isinstance(batches, int) or batches < 1):
+        raise RidershipError(f"--batches must be a whole number >= 1; got {batches!r}.")
+    if model not in BUILDERS:
+        raise RidershipError(f"Unknown chorale model {model!r}; choose one of {', '.join(BUILDERS)}.")
+
+
+def train_chorales(out: str | Path = DEFAULT_OUT, seeds: int = 3, epochs: int = EPOCHS, quick: bool = False,
+                   force: bool = False, data_path=None, model: str = DEFAULT_BUILDER, batches: int | None = None,
+                   verbose: int = 0, log=print) -> dict:
+    """Train ``model`` under seeds 42, 43, ... into ``out``, resuming; return the summary (also in ``results.json``).
+
+    Args:
+        out: the results folder.
+        seeds: how many seeds (42 upwards).
+        epochs: epochs per run (the exercise's 20); quick mode trains ``QUICK_EPOCHS``.
+        quick: quick mode (also on when ``RIDERSHIP_QUICK=1``): a different kind of run, kept apart.
+        force: replace finished runs, of this kind or another.
+        data_path: the chorales archive (default: ``$RIDERSHIP_CHORALES``, the cache, a download).
+        model: ``"fast"`` (default) or ``"exercise"``.
+        batches: train only this many batches per epoch (a quick check; part of the run's kind).
+        log: where the one-line reports go.
+    """
+    import keras
+
+    _check_args(seeds, epochs, batches, model)
+    quick = quick or quick_mode()
+    epochs = min(epochs, QUICK_EPOCHS) if quick else epochs
+    backend = keras.backend.backend()
+    kind = run_kind(model, epochs, batches, quick, backend)
+    out = writable_folder(out, "runs", "models")
+    with folder_lock(out):
+        remove_temporaries(out)
+        rids = [run_id(model, FIRST_SEED + k) for k in range(seeds)]
+        checks = {rid: check_run(out, rid, kind, FIELDS) for rid in rids}
+        other = [checks[rid] for rid in rids if checks[rid].status == "other-kind"]
+        if other and not force:
+            raise RidershipError(f"{other[0].problem}, not a {describe(kind)} run: add --force to replace it, "
+                                 "or choose another --out.")
+        windows = split_windows(load_chorales(data_path))  # a bad archive stops here, before any training
+        baselines = baseline_scores(windows["train"], windows["test"])
+        records = []
+        for k, rid in enumerate(rids):
+            check = checks[rid]
+            if check.status == "ok" and not force:
+                record = check.record
+                log(f"{rid:16} done before   test accuracy {record['test']['accuracy']:.4f}  (skipped)")
+            else:
+                if check.status == "damaged":
+                    log(f"{rid:16} {check.problem}: training it again")
+                record = _train_run(out, rid, kind, FIRST_SEED + k, windows, verbose)
+                log(f"{rid:16} {record['epochs']:3d} epochs  test accuracy {record['test']['accuracy']:.4f}  "
+                    f"cross-entropy {record['test']['cross_entropy']:.4f}  {record['seconds']:7.1f} s")
+            records.append(record)
+            summary = write_summary(out, records, baselines)
+    return summary
+
+
+def _train_run(out: Path, rid: str, kind: dict, seed: int, windows: dict, verbose: int) -> dict:
+    import gc
+
+    import keras
+
+    tick = time.perf_counter()
+    fit = fit_chorales(kind["model"], windows["train"], epochs=kind["epochs"], seed=seed, batches=kind["batches"],
+                       verbose=verbose)
+    scores = {split: score_model(fit.model, *windows[split]).as_dict() for split in ("valid", "test")}
+    path = model_path(out, rid)
+    with atomic_path(path) as tmp:
+        fit.model.save(tmp)
+    history = {name: [float(v) for v in values] for name, values in fit.history.history.items()}
+    result = {"seed": seed, "model": kind["model"], "epochs": len(fit.history.epoch), "backend": kind["backend"],
+              "mode": kind["mode"], "valid": scores["valid"], "test": scores["test"], "history": history,
+              "fit_seconds": fit.seconds, "seconds": time.perf_counter() - tick}
+    record = write_run(out, rid, kind, result, [path])
+    keras.backend.clear_session()  # the next seed starts from an empty graph and frees this model
+    gc.collect()
+    return record
+
+
+def summarise(records: list[dict], baselines: dict) -> dict:
+    """The model's test (and validation) scores over its seeds, the baselines' (``baseline_scores`` on the
+    test windows) and the book's."""
+    test = [r["test"] for r in records]
+    accuracy = [t["accuracy"] for t in test]
+    voices = test[0]["per_voice"]
+    model = {
+        "model": records[0]["model"], "seeds": [r["seed"] for r in records],
+        "test_accuracy": float(np.median(accuracy)), "test_min": min(accuracy), "test_max": max(accuracy),
+        "test_cross_entropy": float(np.median([t["cross_entropy"] for t in test])),
+        "valid_accuracy": float(np.median([r["valid"]["accuracy"] for r in records])),
+        "per_voice": {v: float(np.median([t["per_voice"][v] for t in test])) for v in voices},
+        "epochs": int(np.median([r["epochs"] for r in records])),
+        "seconds": float(sum(r["seconds"] for r in records)), "backend": records[0]["backend"],
+        "mode": records[0]["mode"],
+    }
+    baselines = {name: s.as_dict() for name, s in baselines.items()}
+    best = max(baselines, key=lambda name: baselines[name]["accuracy"])
+    return {"model": model, "baselines": baselines, "best_baseline": best, "book": dict(BOOK)}
+
+
+def markdown(summary: dict) -> str:
+    """The summary as a Markdown table: the model, the baselines, the book."""
+    m = summary["model"]
+    lines = ["| chorales (test) | accuracy | min | max | cross-entropy (nats/note) | soprano | alto | tenor | bass "
+             "| seeds |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    voices = list(m["per_voice"])
+    lines.append(f"| {m['model']} model ({m['mode']}, {m['backend']}, {m['epochs']} epochs) | "
+                 f"{m['test_accuracy']:.4f} | "
+                 f"{m['test_min']:.4f} | {m['test_max']:.4f} | {m['test_cross_entropy']:.4f} | "
+                 + " | ".join(f"{m['per_voice'][v]:.4f}" for v in voices) + f" | {len(m['seeds'])} |")
+    for name, s in summary["baselines"].items():
+        ce = "" if s["cross_entropy"] is None else f"{s['cross_entropy']:.4f}"
+        lines.append(f"| baseline: {name} | {s['accuracy']:.4f} | | | {ce} | "
+                     + " | ".join(f"{s['per_voice'][v]:.4f}" for v in voices) + " | |")
+    book = summary["book"]
+    lines.append(f"| book | {book['accuracy']:.4f} | | | {book['cross_entropy']:.4f} | | | | | |")
+    return "\n".join(lines) + "\n"
+
+
+def write_summary(out: Path, records: list[dict], baselines: dict) -> dict:
+    summary = summarise(records, baselines)
+    write_json(Path(out) / "results.json", summary)
+    write_text(Path(out) / "results.md", markdown(summary))
+    return summary
