@@ -1,13 +1,11 @@
 """Benchmark: each engine choice of ``ridership reproduce`` against its absence, on the same machine.
 
 One subcommand per choice; each runs both sides in fresh processes, alternating, ``--rounds``
-times, set up as a worker of ``ridership reproduce`` with its defaults (one CPU each, the
-TensorFlow backend kept out, the malloc tunables on), and changes only the choice measured:
+times, set up as a worker of ``ridership reproduce`` with its defaults (one CPU each,
+TensorFlow kept out), and changes only the choice measured:
 
 - ``tensorflow``: TensorFlow kept out of a JAX training process (``ridership.runtime.keep_tensorflow_out``)
   or imported as Keras would import it: the process's peak memory and time, end to end;
-- ``malloc``: glibc's malloc tunables (``ridership.runtime.MALLOC_TUNABLES``) on or off: time and
-  minor page faults of a long training (the GRU, the longest run of the chapter);
 - ``wavenet``: the WaveNet as one ``CausalConvStack`` (``fused_wavenet``) or as the chapter's
   ``Conv1D`` layers: time per epoch after the first;
 - ``steps``: 64 batches per call into Keras' training step (``STEPS_PER_EXECUTION``) or one:
@@ -18,7 +16,6 @@ median over rounds of (time without the choice) / (time with it); for ``tensorfl
 before it gives the memory ratio.
 
     python benchmarks/choices.py tensorflow --rounds 3
-    python benchmarks/choices.py malloc --rounds 4
     python benchmarks/choices.py wavenet --rounds 3 --epochs 20
     python benchmarks/choices.py steps --rounds 3 --epochs 20
 """
@@ -38,7 +35,6 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 CHOICES = {  # name -> (model, epochs by default, label with, label without)
     "tensorflow": ("univar", 20, "kept out", "imported"),
-    "malloc": ("gru", 200, "tunables", "glibc's defaults"),
     "wavenet": ("wavenet", 20, "fused", "Conv1D layers"),
     "steps": ("univar,seq2seq", 20, "64 per call", "1 per call"),
 }
@@ -77,10 +73,6 @@ def worker(choice: str, with_it: bool, names: list[str], epochs: int) -> None:
 def side(choice: str, with_it: bool, names: str, epochs: int) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in ("GLIBC_TUNABLES", "JAX_COMPILATION_CACHE_DIR")}
     env.update(KERAS_BACKEND="jax", PYTHONPATH=os.pathsep.join(filter(None, [str(HERE.parent), env.get("PYTHONPATH")])))
-    if choice != "malloc" or with_it:
-        from ridership.runtime import process_env
-
-        env.update(process_env())
     cmd = [sys.executable, __file__, choice, "--worker", "with" if with_it else "without", "--models", names,
            "--epochs", str(epochs)]
     done = subprocess.run(cmd, capture_output=True, text=True, env=env)

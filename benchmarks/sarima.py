@@ -2,9 +2,9 @@
 
 Both sides run here, one after the other, on the same machine and data:
 - the straightforward loop: statsmodels defaults, one fit per day, serial, as the chapter writes it;
-- ours: ``ridership.sarima_backtest(refit="daily")`` (BLAS pinned to one thread, one process per core;
-  ``--engine banded``, the default, fits with ``ridership.banded_sarima``; ``--engine statsmodels``
-  with statsmodels' ARIMA, as ours did before).
+- ours: ``ridership.sarima_backtest(refit="daily")`` with its defaults (BLAS pinned to one thread;
+  ``--engine banded``, the default, fits with ``ridership.banded_sarima`` in one process;
+  ``--engine statsmodels`` with statsmodels' ARIMA, one process per core; ``--workers`` to choose).
 
 For the chapter's backtest (2019-03-01 to 2019-05-31, 92 fits) and a long one that
 refits daily over the whole test period (2019-06-01 to 2021-11-30), it prints both
@@ -24,7 +24,8 @@ import pandas as pd
 from statsmodels.tsa.arima.model import ARIMA
 
 import ridership
-from ridership.baselines import ENGINES, ORDER, ORIGIN, SEASONAL_ORDER, default_workers, sarima_backtest
+from ridership.baselines import ORIGIN, default_workers, sarima_backtest
+from ridership.sarima import ENGINES, ORDER, SEASONAL_ORDER
 
 
 def straightforward(rail: pd.Series, start: str, end: str) -> tuple[float, float, pd.Series]:
@@ -46,14 +47,14 @@ def straightforward(rail: pd.Series, start: str, end: str) -> tuple[float, float
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", help="path to ridership.tgz (default: RIDERSHIP_DATA, cache or download)")
-    parser.add_argument("--workers", type=int, default=None, help="our worker processes (default: one per core)")
+    parser.add_argument("--workers", type=int, default=None, help="our worker processes (default: the engine's default)")
     parser.add_argument("--engine", choices=ENGINES, default="banded", help="how our side fits (default: banded)")
     parser.add_argument("--short-only", action="store_true", help="only the chapter's 92-day backtest")
     args = parser.parse_args(argv)
 
     rail = ridership.load_ridership(args.data)["rail"]
-    workers = args.workers or default_workers()
-    print(f"cores available: {default_workers()}, our workers: {workers}, our engine: {args.engine}")
+    workers = args.workers or default_workers(args.engine)
+    print(f"cores available: {default_workers('statsmodels')}, our workers: {workers}, our engine: {args.engine}")
     cases = [("chapter", "2019-03-01", "2019-05-31")]
     if not args.short_only:
         cases.append(("long", "2019-06-01", "2021-11-30"))

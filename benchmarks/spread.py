@@ -18,8 +18,8 @@ distribution lands inside the minimum-maximum of n other draws only with probabi
 large (the summary prints how many networks that chance predicts); the rank test over several
 seeds of both sides is the fairer reading. Nothing is trained here.
 
-    python benchmarks/spread.py --recipe /tmp/speed --ours results
-    python benchmarks/spread.py        # the runs kept in benchmarks/seed-runs (see its README)
+    ridership reproduce --seeds 3 && python benchmarks/spread.py     # the recipe's runs kept in seed-runs/
+    python benchmarks/spread.py --recipe /tmp/speed --ours /tmp/results  # runs of your own
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ import sys
 from pathlib import Path
 
 FIRST_SEED = 42
-SAVED = Path(__file__).resolve().parent / "seed-runs"  # the runs behind the README's table
+SAVED = Path(__file__).resolve().parent / "seed-runs"  # the recipe's runs behind docs/fidelity.md
 
 
 def load_runs(folder: Path, mae_key: str) -> dict[str, dict[int, float]]:
@@ -87,8 +87,8 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--recipe", default=str(SAVED / "recipe"),
                         help="speed.py's --out folder or its recipe/ folder (default: the runs kept in seed-runs/)")
-    parser.add_argument("--ours", default=str(SAVED / "ours"),
-                        help="a `ridership reproduce --out` folder or its runs/ folder (default: seed-runs/)")
+    parser.add_argument("--ours", default="results",
+                        help="a `ridership reproduce --seeds M --out` folder or its runs/ folder (default: results)")
     args = parser.parse_args(argv)
     folders = []
     for given, sub in ((Path(args.recipe), "recipe"), (Path(args.ours), "runs")):

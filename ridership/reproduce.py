@@ -121,11 +121,10 @@ def run_job(job: tuple, cpus: list[int]) -> dict:
 
 
 def _worker_env(settings: Settings) -> dict:
-    """What every worker starts with: the backend, the malloc tunables, JAX's compile cache."""
+    """What every worker starts with: the backend and JAX's compile cache."""
     from .backend import environment_for
-    from .runtime import process_env
 
-    env = {"KERAS_BACKEND": settings.backend, **environment_for(settings.backend), **process_env()}
+    env = {"KERAS_BACKEND": settings.backend, **environment_for(settings.backend)}
     if settings.compile_cache and settings.backend == "jax":
         # a cache folder of the caller's own (JAX's documented variable) is kept
         env["JAX_COMPILATION_CACHE_DIR"] = (os.environ.get("JAX_COMPILATION_CACHE_DIR")

@@ -13,11 +13,9 @@
   saving checks TensorFlow types). Marking it absent, as Python's import system documents
   (``sys.modules[name] = None``), saves each training process TensorFlow's memory and start-up
   time (``benchmarks/choices.py tensorflow``).
-- :func:`use_cpus` and :func:`process_env`: the settings a training process starts with: its share of the
-  cores, given as a CPU affinity (``os.sched_setaffinity``), which JAX's and TensorFlow's thread
-  pools size themselves from, and glibc's documented malloc tunables (``GLIBC_TUNABLES``), which
-  stop glibc's sliding thresholds from handing a training step's buffers back to the system
-  and faulting them in again step after step (``benchmarks/choices.py malloc``).
+- :func:`use_cpus`: a training process's share of the cores, given as a CPU affinity
+  (``os.sched_setaffinity``), which JAX's and TensorFlow's thread pools size themselves from:
+  two runs at once, one core each, do not fight over both.
 """
 
 from __future__ import annotations
@@ -30,9 +28,6 @@ import sys
 
 #: The modules that register the package's Keras layers (``ridership.chorales`` has its own).
 LAYER_MODULES = ("ridership.layers", "ridership.chorales.layers")
-#: glibc's malloc tunables for a training process: 4 arenas (glibc makes up to 8 per core, each
-#: keeping its own free memory) and fixed mmap and trim thresholds where glibc's sliding ones stop.
-MALLOC_TUNABLES = "glibc.malloc.arena_max=4:glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=67108864"
 
 
 class _AfterKeras(importlib.abc.MetaPathFinder):
@@ -131,11 +126,3 @@ def use_cpus(cpus: list[int] | None) -> None:
     """Run this process on ``cpus`` only (None: leave it); call it before a backend starts its threads."""
     if cpus and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, cpus)
-
-
-def process_env(tune_malloc: bool = True) -> dict:
-    """Environment variables a training process must start with (glibc reads its tunables at start)."""
-    if not tune_malloc or sys.platform != "linux":
-        return {}
-    present = os.environ.get("GLIBC_TUNABLES", "")
-    return {"GLIBC_TUNABLES": f"{present}:{MALLOC_TUNABLES}".strip(":") if "malloc" not in present else present}
