@@ -12,6 +12,7 @@ To add an experiment: a record in ``EXPERIMENTS`` (and, for a new model, its bui
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -23,6 +24,17 @@ from .baselines import BASELINES
 from .data import SCALE, period
 from .datasets import DATA_KINDS, make_data
 from .errors import RidershipError
+
+#: Set ``RIDERSHIP_QUICK=1`` to cap every training at this many epochs: a fast check that
+#: runs exactly the code of a full run (the notebooks and CI use it). Defined here, not in
+#: ``training``, so that ``ridership reproduce``'s parent process can ask without loading Keras.
+QUICK_ENV = "RIDERSHIP_QUICK"
+QUICK_EPOCHS = 2
+
+
+def quick_mode() -> bool:
+    """True when ``RIDERSHIP_QUICK`` is set to anything but empty, 0, false or no."""
+    return os.environ.get(QUICK_ENV, "").strip().lower() not in ("", "0", "false", "no")
 
 #: Batches per call into Keras' compiled training step: one call runs a whole epoch of any
 #: experiment (31 to 33 batches of 32), the same steps in the same order, so the same weights

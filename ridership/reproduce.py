@@ -26,7 +26,7 @@ import pandas as pd
 from .baselines import BASELINES
 from .datasets import check_periods
 from .errors import RidershipError
-from .experiments import EXPERIMENTS
+from .experiments import EXPERIMENTS, quick_mode
 from .runs import (MODELS, RUNS, check_run, describe, folder_lock, load_runs, model_path, remove_temporaries, run_id,
                    write_run)
 from .storage import atomic_path, output_error, writable_folder
@@ -159,7 +159,6 @@ def reproduce(out: str | Path = "results", only: str | None = None, seeds: int =
     from .backend import choose_backend
     from .data import load_ridership
     from .runtime import cores
-    from .training import quick_mode
 
     if not isinstance(seeds, int) or seeds < 1:
         raise RidershipError(f"--seeds must be a whole number of at least 1; got {seeds!r}.")

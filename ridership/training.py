@@ -13,18 +13,11 @@ from .batches import BufferShuffled
 from .data import SCALE
 from .errors import RidershipError
 
+from .experiments import QUICK_ENV, QUICK_EPOCHS, quick_mode  # noqa: F401  (defined where no Keras loads)
+
 MAX_EPOCHS = 500
 PATIENCE = 50
 BATCH_SIZE = 32
-#: Set ``RIDERSHIP_QUICK=1`` to cap every training at this many epochs: a fast check that
-#: runs exactly the code of a full run (the notebooks and CI use it).
-QUICK_ENV = "RIDERSHIP_QUICK"
-QUICK_EPOCHS = 2
-
-
-def quick_mode() -> bool:
-    """True when ``RIDERSHIP_QUICK`` is set to anything but empty, 0, false or no."""
-    return os.environ.get(QUICK_ENV, "").strip().lower() not in ("", "0", "false", "no")
 
 
 class FitResult(NamedTuple):

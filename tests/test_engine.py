@@ -41,6 +41,22 @@ def test_commands_that_do_not_train_import_no_tensorflow_and_print_nothing_on_st
     assert not [line for line in lines if re.search(r"\| +keras\b", line)]
 
 
+def test_the_reproduce_parent_loads_no_keras(data_path, tmp_path):
+    """The parent only schedules: Keras, its backend and its plotting stay in the workers."""
+    code = f"""
+        import sys
+        from ridership.cli import main
+        try:
+            main(["reproduce", "--quick", "--only", "naive", "--out", {str(tmp_path / "r")!r}])
+        except SystemExit as exc:
+            assert not exc.code, exc.code
+        print(sorted(m for m in ("keras", "jax", "tensorflow", "matplotlib") if m in sys.modules))
+    """
+    done = _python(code, RIDERSHIP_DATA=str(data_path))
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.splitlines()[-1] == "[]"
+
+
 def test_backend_follows_the_documented_order():
     code = """
         import ridership, keras, os
