@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from typing import Callable, NamedTuple
 
@@ -12,7 +11,6 @@ import numpy as np
 from .batches import BufferShuffled
 from .data import SCALE
 from .errors import RidershipError
-
 from .experiments import QUICK_ENV, QUICK_EPOCHS, quick_mode  # noqa: F401  (defined where no Keras loads)
 
 MAX_EPOCHS = 500
