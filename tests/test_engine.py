@@ -189,16 +189,26 @@ def _alive(pids) -> set[int]:
 def _start_reproduce(out: Path, data_path: Path, only="linear,univar,mulvar,seq2seq") -> tuple:
     cmd = [sys.executable, "-m", "ridership", "reproduce", "--quick", "--jobs", "2", "--only", only, "--out", str(out),
            "--data", str(data_path)]
+    # A shell starts a background command with Ctrl-C ignored, and Python then keeps it ignored:
+    # the command gets Ctrl-C's default, as it has in a terminal, whatever ran these tests.
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=_env(),
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline, workers = time.monotonic() + 120, set()
     while time.monotonic() < deadline and len(workers) < 2:
         time.sleep(0.2)
-        workers = {p for p in _descendants(proc.pid)
-                   if "multiprocessing" in Path(f"/proc/{p}/cmdline").read_bytes().decode(errors="replace")}
+        workers = {p for p in _descendants(proc.pid) if _is_worker(p)}
     assert len(workers) >= 2, "the command did not start its two workers"
     time.sleep(3)  # let them import and start training
+    assert proc.poll() is None, "the command ended before it could be stopped"
     return cmd, proc, workers
+
+
+def _is_worker(pid: int) -> bool:
+    """A pool worker (not multiprocessing's resource tracker): it runs ``spawn_main``."""
+    try:
+        return "spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+    except OSError:
+        return False
 
 
 def _gone_within(pids, seconds: float) -> bool:
