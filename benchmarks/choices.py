@@ -8,16 +8,21 @@ TensorFlow kept out), and changes only the choice measured:
   or imported as Keras would import it: the process's peak memory and time, end to end;
 - ``wavenet``: the WaveNet as one ``CausalConvStack`` (``fused_wavenet``) or as the chapter's
   ``Conv1D`` layers: time per epoch after the first;
+- ``trim``: the memory freed in each epoch handed back to the system
+  (``ridership.training.ReleaseFreedMemory``, and ``release_freed_memory`` after each run) or
+  kept by glibc: the process's peak memory and time, end to end, two models one after the other
+  as a worker trains them;
 - ``steps``: 64 batches per call into Keras' training step (``STEPS_PER_EXECUTION``) or one:
   time per epoch after the first, for two models.
 
 Each prints a line per round, the medians, and as its last line ``speedup: <ratio>x``, the
-median over rounds of (time without the choice) / (time with it); for ``tensorflow`` the line
-before it gives the memory ratio.
+median over rounds of (time without the choice) / (time with it); for ``tensorflow`` and
+``trim`` the line before it gives the memory ratio.
 
     python benchmarks/choices.py tensorflow --rounds 3
     python benchmarks/choices.py wavenet --rounds 3 --epochs 20
     python benchmarks/choices.py steps --rounds 3 --epochs 20
+    python benchmarks/choices.py trim --rounds 3 --epochs 20
 """
 
 from __future__ import annotations
@@ -37,13 +42,14 @@ CHOICES = {  # name -> (model, epochs by default, label with, label without)
     "tensorflow": ("univar", 20, "kept out", "imported"),
     "wavenet": ("wavenet", 20, "fused", "Conv1D layers"),
     "steps": ("univar,seq2seq", 20, "64 per call", "1 per call"),
+    "trim": ("full_wavenet,gru", 20, "freed memory handed back", "kept by glibc"),
 }
 
 
 def worker(choice: str, with_it: bool, names: list[str], epochs: int) -> None:
     """One side, in this fresh process: train ``names`` for ``epochs`` as a reproduce worker would."""
     tick = time.perf_counter()
-    from ridership.runtime import cores, keep_tensorflow_out, use_cpus
+    from ridership.runtime import cores, keep_tensorflow_out, release_freed_memory, use_cpus
 
     use_cpus(cores()[:1])
     if with_it or choice != "tensorflow":
@@ -52,7 +58,7 @@ def worker(choice: str, with_it: bool, names: list[str], epochs: int) -> None:
 
     import ridership
     from ridership.experiments import fit_experiment
-    from ridership.training import EpochTimer
+    from ridership.training import EpochTimer, ReleaseFreedMemory
 
     df = ridership.load_ridership()
     rows = []
@@ -63,7 +69,11 @@ def worker(choice: str, with_it: bool, names: list[str], epochs: int) -> None:
             extra["chapter_layers"] = not with_it
         if choice == "steps":
             extra["steps_per_execution"] = 64 if with_it else 1
-        fit_experiment(name, df, 42, epochs=epochs, patience=None, callbacks=[timer], **extra)
+        trim = [ReleaseFreedMemory()] if choice == "trim" and with_it else []
+        fit = fit_experiment(name, df, 42, epochs=epochs, patience=None, callbacks=[timer, *trim], **extra)
+        del fit
+        if trim:
+            release_freed_memory()
         rows.append({"name": name, "epoch_ms": timer.steady_ms})
     usage = resource.getrusage(resource.RUSAGE_SELF)
     print(json.dumps({"seconds": time.perf_counter() - tick, "rows": rows, "peak_mb": usage.ru_maxrss / 1024,

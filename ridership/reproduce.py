@@ -82,7 +82,7 @@ class Settings:
 
 def run_job(job: tuple, cpus: list[int]) -> dict:
     """Train (or backtest) one run in this worker process; save its model; write its record."""
-    from .runtime import import_tensorflow_quietly, keep_tensorflow_out, use_cpus
+    from .runtime import import_tensorflow_quietly, keep_tensorflow_out, release_freed_memory, use_cpus
 
     name, seed, settings, df = job
     use_cpus(cpus)
@@ -101,10 +101,11 @@ def run_job(job: tuple, cpus: list[int]) -> dict:
         import warnings
 
         from .experiments import fit_experiment
+        from .training import ReleaseFreedMemory
 
         warnings.filterwarnings("ignore", message=_CACHE_WARNING)
         fit = fit_experiment(name, df, seed, quick=quick, chapter_layers=settings.chapter_layers,
-                             verbose=settings.verbose)
+                             verbose=settings.verbose, callbacks=[ReleaseFreedMemory()])
         result = fit.record()
         path = model_path(out, rid)
         try:
@@ -113,6 +114,8 @@ def run_job(job: tuple, cpus: list[int]) -> dict:
         except OSError as exc:
             raise output_error(exc, path, "a model") from None
         files.append(path)
+        del fit
+        release_freed_memory()  # the next run in this worker starts from what is in use
     result["seconds"] = time.perf_counter() - tick
     try:
         return write_run(out, rid, settings.kind(name), result, files)

@@ -13,6 +13,12 @@
   saving checks TensorFlow types). Marking it absent, as Python's import system documents
   (``sys.modules[name] = None``), saves each training process TensorFlow's memory and start-up
   time (``benchmarks/choices.py tensorflow``).
+- :func:`release_freed_memory`: glibc keeps the memory a training process frees (Keras and
+  XLA free many short-lived buffers every epoch) for reuse instead of handing it back, so a
+  worker's memory only grows. ``malloc_trim(0)``, glibc's documented call for handing it back,
+  runs at the end of every epoch of a ``ridership reproduce`` worker (``ReleaseFreedMemory``)
+  and after each of its runs; ``benchmarks/choices.py trim`` measures the peak memory it saves
+  and what it costs in time. Elsewhere than glibc it does nothing.
 - :func:`use_cpus`: a training process's share of the cores, given as a CPU affinity
   (``os.sched_setaffinity``), which JAX's and TensorFlow's thread pools size themselves from:
   two runs at once, one core each, do not fight over both.
@@ -20,6 +26,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import importlib
 import importlib.abc
 import importlib.util
@@ -126,3 +133,23 @@ def use_cpus(cpus: list[int] | None) -> None:
     """Run this process on ``cpus`` only (None: leave it); call it before a backend starts its threads."""
     if cpus and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, cpus)
+
+
+_LIBC: list = []  # the C library, once looked up (empty list: not yet; [None]: none with malloc_trim)
+
+
+def release_freed_memory() -> bool:
+    """Hand the memory this process has freed back to the system (glibc's ``malloc_trim(0)``).
+
+    Returns whether it could: False where the C library is not glibc.
+    """
+    if not _LIBC:
+        try:
+            libc = ctypes.CDLL(None)  # the symbols already loaded into this process, the C library's among them
+            _LIBC.append(libc if hasattr(libc, "malloc_trim") else None)
+        except OSError:
+            _LIBC.append(None)
+    if _LIBC[0] is None:
+        return False
+    _LIBC[0].malloc_trim(0)
+    return True

@@ -12,6 +12,7 @@ from .batches import BufferShuffled
 from .data import SCALE
 from .errors import RidershipError
 from .experiments import QUICK_ENV, QUICK_EPOCHS, quick_mode  # noqa: F401  (defined where no Keras loads)
+from .runtime import release_freed_memory
 
 MAX_EPOCHS = 500
 PATIENCE = 50
@@ -115,6 +116,17 @@ class EpochTimer(keras.callbacks.Callback):
         """Mean milliseconds per epoch after the first."""
         later = self.times[1:] or self.times
         return 1000 * sum(later) / len(later)
+
+
+class ReleaseFreedMemory(keras.callbacks.Callback):
+    """Hands the memory freed during each epoch back to the system (``runtime.release_freed_memory``).
+
+    ``ridership reproduce`` gives it to every run of its workers, two of which train at once, so
+    that their peak memory stays low; ``benchmarks/choices.py trim`` measures what it saves.
+    """
+
+    def on_epoch_end(self, epoch, logs=None):
+        release_freed_memory()
 
 
 def epochs_run(history: keras.callbacks.History) -> int:
