@@ -6,7 +6,7 @@
 
 The sequence-to-sequence models are trained and scored on every time step of their windows
 (``valid_mae``); ``last_step_mae`` scores only the last step, the forecast a user would use,
-which is what compares with the one-step and ``ahead`` models.
+which is what compares with the ``ahead`` model (its 14 days at once).
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ BATCH_SIZE = 32
 
 
 class FitResult(NamedTuple):
-    """The validation MAE in riders (x 1e6) and the Keras History."""
+    """The validation MAE in riders (the model's scaled MAE times ``SCALE``) and the Keras History."""
 
     mae: float
     history: keras.callbacks.History
