@@ -4,7 +4,7 @@ One subcommand per choice; each runs both sides in fresh processes, alternating,
 times, set up as a worker of ``ridership reproduce`` with its defaults (one CPU each,
 TensorFlow kept out), and changes only the choice measured:
 
-- ``tensorflow``: TensorFlow kept out of a JAX training process (``ridership.runtime.keep_tensorflow_out``)
+- ``tensorflow``: TensorFlow kept out of a JAX training process (``ridership.engine.runtime.keep_tensorflow_out``)
   or imported as Keras would import it: the process's peak memory and time, end to end;
 - ``wavenet``: the WaveNet as one ``CausalConvStack`` (``fused_wavenet``) or as the chapter's
   ``Conv1D`` layers: time per epoch after the first;
@@ -49,7 +49,7 @@ CHOICES = {  # name -> (model, epochs by default, label with, label without)
 def worker(choice: str, with_it: bool, names: list[str], epochs: int) -> None:
     """One side, in this fresh process: train ``names`` for ``epochs`` as a reproduce worker would."""
     tick = time.perf_counter()
-    from ridership.runtime import cores, keep_tensorflow_out, release_freed_memory, use_cpus
+    from ridership.engine.runtime import cores, keep_tensorflow_out, release_freed_memory, use_cpus
 
     use_cpus(cores()[:1])
     if with_it or choice != "tensorflow":

@@ -120,7 +120,7 @@ def run_measured(cmd: list[str], env: dict, log: Path | None = None) -> tuple[fl
 
 
 def _save(path: Path, record: dict) -> None:
-    """Atomic JSON write (not ``ridership.storage``: importing the package would load Keras here)."""
+    """Atomic JSON write (not ``ridership.engine.storage``: importing the package would load Keras here)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
     with os.fdopen(fd, "w") as f:
@@ -200,7 +200,7 @@ def epochs_worker(side: str, names: list[str], epochs: int, threads: int | None 
     it trains through ``fit_experiment``, as the command does.
     """
     if side == "ours":
-        from ridership.runtime import cores, keep_tensorflow_out, use_cpus
+        from ridership.engine.runtime import cores, keep_tensorflow_out, use_cpus
 
         use_cpus(cores()[:threads] if threads else None)
         keep_tensorflow_out()
@@ -469,7 +469,7 @@ def main(argv=None) -> None:
 
     # Ask a child for the experiment names: importing ridership here would load a Keras backend
     # into this process, whose shared pages would then blur the sides' memory (PSS).
-    order = subprocess.run([sys.executable, "-c", "from ridership.tables import ORDER; print(*ORDER)"],
+    order = subprocess.run([sys.executable, "-c", "from ridership.engine.tables import ORDER; print(*ORDER)"],
                            capture_output=True, text=True, check=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
     ORDER = order.stdout.split()
     models = [n for n in ORDER if n not in ("naive", "sarima")]

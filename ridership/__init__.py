@@ -3,7 +3,7 @@
 ``import ridership`` is quick: it chooses the Keras backend (``ridership.backend``: the
 ``KERAS_BACKEND`` variable, else JAX when installed) and loads the rest on first use. The
 package's custom Keras layers register themselves as soon as Keras is imported, so saved
-``.keras`` models that use them load back (``ridership.runtime``).
+``.keras`` models that use them load back (``ridership.engine.runtime``).
 
 Example:
 
@@ -17,7 +17,7 @@ from importlib import import_module
 
 from .backend import choose_backend
 from .errors import RidershipError
-from .runtime import register_layers_on_keras_import
+from .engine.runtime import register_layers_on_keras_import
 
 choose_backend()
 register_layers_on_keras_import()
@@ -39,6 +39,10 @@ _EXPORTS = {
     "forecasting": ["iterative_forecast", "direct_forecast", "horizon_mae"],
 }
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
+#: Modules that moved into a folder, still reachable as ``ridership.<name>``.
+_MOVED = {**dict.fromkeys(("reproduce", "runs", "tables", "workers", "runtime", "storage"), "engine"),
+          **dict.fromkeys(("shapes", "multistep", "gradients", "cells", "video", "quickdraw", "teaching", "diagrams"),
+                          "exercises")}
 __all__ = ["RidershipError", "choose_backend", *_WHERE]
 
 
@@ -47,6 +51,8 @@ def __getattr__(name: str):
         value = getattr(import_module(f".{_WHERE[name]}", __name__), name)
         globals()[name] = value
         return value
+    if name in _MOVED:  # a module's name from before the engine/ and exercises/ folders
+        return import_module(f".{_MOVED[name]}.{name}", __name__)
     try:  # a submodule, as ``ridership.models`` after ``import ridership``
         return import_module(f".{name}", __name__)
     except ModuleNotFoundError as exc:

@@ -16,7 +16,7 @@ then only reads data, as ``tf.data``), ``TF_ENABLE_ONEDNN_OPTS=0``: TensorFlow p
 notice before its logging starts, which no log level hides, and oneDNN's kernels compute
 nothing of ours there. On the TensorFlow backend they stay on (they are TensorFlow's faster
 CPU kernels); ``ridership reproduce``'s workers then drop the notice themselves
-(``ridership.runtime.import_tensorflow_quietly``). On TensorFlow,
+(``ridership.engine.runtime.import_tensorflow_quietly``). On TensorFlow,
 training several models in one process makes TensorFlow warn that it traces its training
 step again for each; that one warning is filtered from its Python logger.
 """

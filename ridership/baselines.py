@@ -83,7 +83,7 @@ class Backtest:
 def default_workers(engine: str = "banded") -> int:
     """Processes for the daily refits: one for the banded fits (a fit takes milliseconds, less
     than starting a process), one per core for statsmodels' (``benchmarks/sarima.py``)."""
-    from .runtime import cores
+    from .engine.runtime import cores
 
     return 1 if engine == "banded" else len(cores())
 
@@ -158,7 +158,7 @@ def _daily(series, days, origin, workers, bar, order, seasonal_order, engine):
             forecasts[day], n_warn = value, n_warn + w
             bar.update(1)
         return [forecasts[d] for d in days], n_warn
-    from .workers import worker_pool
+    from .engine.workers import worker_pool
 
     with worker_pool(workers, initializer=_keep_series, initargs=(series,)) as pool:
         # Longest histories first, so no worker is left with the big fits at the end.

@@ -66,7 +66,7 @@ def _cmd_baselines(args) -> int:
 def _cmd_figures(args) -> int:
     from .data import load_ridership
     from .plots import save_data_figures
-    from .storage import writable_folder
+    from .engine.storage import writable_folder
 
     df = load_ridership(args.data)
     if args.results:
@@ -89,7 +89,7 @@ def _cmd_figures(args) -> int:
 
 def _cmd_reproduce(args) -> int:
     from .backend import choose_backend
-    from .reproduce import parse_only, reproduce
+    from .engine.reproduce import parse_only, reproduce
 
     parse_only(args.only)  # a bad name is reported before anything starts
     backend = choose_backend(args.backend)

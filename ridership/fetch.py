@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import RidershipError
-from .storage import atomic_path
+from .engine.storage import atomic_path
 
 ENV_CACHE = "RIDERSHIP_CACHE"
 

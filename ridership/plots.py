@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 
 from .baselines import Backtest, sarima_backtest
 from .data import select
-from .storage import save_figure
+from .engine.storage import save_figure
 
 WINDOW = ("2019-03", "2019-05")  # the three months the chapter plots
 

@@ -16,9 +16,9 @@ from matplotlib.figure import Figure
 from .baselines import BASELINES
 from .data import SCALE, multivariate_frame
 from .errors import RidershipError
-from .runs import check_run, model_path, run_id
-from .storage import save_figure
-from .tables import BOOK_HORIZONS
+from .engine.runs import check_run, model_path, run_id
+from .engine.storage import save_figure
+from .engine.tables import BOOK_HORIZONS
 
 TODAY = "2019-02-25"  # the chapter forecasts the two weeks after this day
 FIRST_SEED = 42

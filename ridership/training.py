@@ -12,7 +12,7 @@ from .batches import BufferShuffled
 from .data import SCALE
 from .errors import RidershipError
 from .experiments import QUICK_ENV, QUICK_EPOCHS, quick_mode  # noqa: F401  (defined where no Keras loads)
-from .runtime import release_freed_memory
+from .engine.runtime import release_freed_memory
 
 MAX_EPOCHS = 500
 PATIENCE = 50

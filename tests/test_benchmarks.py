@@ -21,7 +21,7 @@ def test_speed_benchmark_runs_both_sides(tmp_path):
     `ridership reproduce --only NAME` trains) and on one CPU (a run of the full command).
     Thread caps in the caller's environment must not reach the sides.
     """
-    from ridership.runtime import cores
+    from ridership.engine.runtime import cores
 
     env = {**_env_with_root(), "NPROC": "1", "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1",
            "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"}

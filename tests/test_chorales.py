@@ -354,7 +354,7 @@ def test_piano_roll(tmp_path):
     from matplotlib.figure import Figure
 
     from ridership.chorales.plots import piano_roll
-    from ridership.storage import save_figure
+    from ridership.engine.storage import save_figure
 
     fig = piano_roll(np.array([[72, 67, 60, 48]] * 6 + [[74, 67, 59, 43]] * 2), seed_chords=4, title="t")
     assert isinstance(fig, Figure)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from ridership import diagrams as D
+from ridership.exercises import diagrams as D
 from ridership.errors import RidershipError
 
 

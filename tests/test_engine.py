@@ -113,7 +113,7 @@ def test_the_package_has_no_process_hacks():
 def test_freed_memory_is_handed_back_to_the_system():
     # small blocks come from malloc's heap, which glibc keeps when they are freed out of order
     done = _python("""
-        from ridership.runtime import release_freed_memory
+        from ridership.engine.runtime import release_freed_memory
         def anon_mb():
             return int(next(l for l in open("/proc/self/status") if l.startswith("RssAnon")).split()[1]) // 1024
         blocks = [bytes(1000) for _ in range(200_000)]
@@ -135,7 +135,7 @@ import json, os, sys
 from pathlib import Path
 
 def probe(item, cpus):
-    from ridership.runtime import keep_tensorflow_out, use_cpus
+    from ridership.engine.runtime import keep_tensorflow_out, use_cpus
     use_cpus(cpus)
     kept = keep_tensorflow_out()
     import keras, numpy as np
@@ -158,7 +158,7 @@ def test_each_worker_trains_on_its_own_cpus_without_tensorflow(tmp_path):
         import json, sys
         sys.path.insert(0, {str(tmp_path)!r})
         from probe import probe
-        from ridership.workers import run_longest_first
+        from ridership.engine.workers import run_longest_first
         if __name__ == "__main__":
             results = []
             items = [{str(tmp_path / "a.keras")!r}, {str(tmp_path / "b.keras")!r}]
@@ -274,7 +274,7 @@ def test_stopping_the_command_stops_its_workers_and_says_so_in_one_line(how, tmp
 def test_quick_mode_from_the_environment(monkeypatch, tmp_path, data_path):
     from ridership import fit_and_evaluate, load_ridership, make_data
     from ridership.models import linear
-    from ridership.reproduce import reproduce
+    from ridership.engine.reproduce import reproduce
     from ridership.training import quick_mode
 
     monkeypatch.setenv("RIDERSHIP_QUICK", "1")

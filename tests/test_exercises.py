@@ -12,16 +12,16 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from ridership.cells import gru_step, lstm_cell_diagram, lstm_gates, lstm_step, unroll
+from ridership.exercises.cells import gru_step, lstm_cell_diagram, lstm_gates, lstm_step, unroll
 from ridership.data import period
 from ridership.errors import RidershipError
-from ridership.gradients import (input_gradient_norms, input_gradients, relative_gradient_norms, rnn_probe,
+from ridership.exercises.gradients import (input_gradient_norms, input_gradients, relative_gradient_norms, rnn_probe,
                                  state_norms)
-from ridership.multistep import forecast_ahead, horizon_maes, horizon_windows
-from ridership.quickdraw import (fit_sketch_classifier, parse_sketch, quickdraw_files, shortest_sketch,
+from ridership.exercises.multistep import forecast_ahead, horizon_maes, horizon_windows
+from ridership.exercises.quickdraw import (fit_sketch_classifier, parse_sketch, quickdraw_files, shortest_sketch,
                                  sketch_classifier, sketch_dataset, synthetic_sketches, write_synthetic_quickdraw)
-from ridership.shapes import deep_rnn, keras_error, sequence_to_sequence, sequence_to_vector, vector_to_sequence
-from ridership.video import video_classifier
+from ridership.exercises.shapes import deep_rnn, keras_error, sequence_to_sequence, sequence_to_vector, vector_to_sequence
+from ridership.exercises.video import video_classifier
 
 RNG = np.random.default_rng(7)
 X_SEQ = RNG.normal(size=(3, 6, 4)).astype("float32")

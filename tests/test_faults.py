@@ -121,15 +121,15 @@ def test_out_inside_an_immutable_folder(tmp_path, data_path):
 def test_a_full_disk_while_saving_a_model_is_one_line_and_leaves_no_file(tmp_path, df, monkeypatch):
     import keras
 
-    from ridership.reproduce import Settings, fingerprint, run_job
+    from ridership.engine.reproduce import Settings, fingerprint, run_job
 
     def full(self, path, *args, **kwargs):
         Path(path).write_bytes(b"half a model")
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
     monkeypatch.setattr(keras.Model, "save", full)
-    monkeypatch.setattr("ridership.runtime.keep_tensorflow_out", lambda: False)  # this is the test's process
-    monkeypatch.setattr("ridership.runtime.use_cpus", lambda cpus: None)
+    monkeypatch.setattr("ridership.engine.runtime.keep_tensorflow_out", lambda: False)  # this is the test's process
+    monkeypatch.setattr("ridership.engine.runtime.use_cpus", lambda cpus: None)
     monkeypatch.setenv("RIDERSHIP_QUICK", "1")
     settings = Settings(str(tmp_path), "quick", keras.backend.backend(), fingerprint(df))
     (tmp_path / "runs").mkdir()

@@ -8,8 +8,8 @@ import pytest
 
 from ridership import RidershipError
 from ridership.experiments import EXPERIMENTS, STEPS_PER_EXECUTION
-from ridership.reproduce import parse_only, reproduce
-from ridership.tables import BOOK_HORIZONS, ORDER
+from ridership.engine.reproduce import parse_only, reproduce
+from ridership.engine.tables import BOOK_HORIZONS, ORDER
 
 QUIET = {"progress": False}
 

@@ -6,8 +6,8 @@ import multiprocessing
 import pytest
 
 from ridership import RidershipError
-from ridership.runs import check_run, folder_lock, load_runs, record_path, remove_temporaries, write_run
-from ridership.storage import writable_folder
+from ridership.engine.runs import check_run, folder_lock, load_runs, record_path, remove_temporaries, write_run
+from ridership.engine.storage import writable_folder
 
 KIND = {"mode": "full", "backend": "jax"}
 FIELDS = {"valid_mae": float}

@@ -5,7 +5,7 @@ import stat
 
 import pytest
 
-from ridership.storage import atomic_path, write_json, write_text
+from ridership.engine.storage import atomic_path, write_json, write_text
 
 
 def test_written_files_get_the_mode_a_plain_open_would_give(tmp_path):

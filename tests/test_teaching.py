@@ -5,7 +5,7 @@ import ast
 import pytest
 
 from ridership.errors import RidershipError
-from ridership.teaching import show_code
+from ridership.exercises.teaching import show_code
 
 
 def test_a_builder_is_shown_without_its_docstring():
@@ -35,7 +35,7 @@ def test_something_without_source_is_one_clear_error():
 def test_riders_table_prints_thousands_separators_and_ratios():
     import pandas as pd
 
-    from ridership.teaching import riders_table
+    from ridership.exercises.teaching import riders_table
 
     frame = pd.DataFrame({"valid_mae": [97148.29176664352, None], "ratio": [1.02345, None], "mape": [8.2938, 9.0],
                           "kind": ["seq2seq", "naive"]}, index=pd.to_datetime(["2019-05-27", "2019-05-28"]))

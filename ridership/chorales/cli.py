@@ -79,7 +79,7 @@ def cmd_train(args) -> int:
 
 def _run_model_path(results: Path, run: str | None) -> Path:
     """The model file of a sound run in ``results`` (``run``, else the first one)."""
-    from ..runs import check_run, load_runs, model_path
+    from ..engine.runs import check_run, load_runs, model_path
     from .train import FIELDS
 
     records = load_runs(results, FIELDS)
@@ -97,7 +97,7 @@ def _run_model_path(results: Path, run: str | None) -> Path:
 
 
 def cmd_generate(args) -> int:
-    from ..storage import save_figure, writable_folder
+    from ..engine.storage import save_figure, writable_folder
     from .data import load_chorales
     from .generation import generate
     from .models import load_bach_model

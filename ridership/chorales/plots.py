@@ -19,7 +19,7 @@ def piano_roll(chorale, seed_chords: int = 0, title: str | None = None) -> Figur
     Example:
 
     >>> fig = piano_roll(generate(model, seed, 56), seed_chords=8, title="greedy")
-    >>> ridership.storage.save_figure(fig, "chorale.png")
+    >>> ridership.engine.storage.save_figure(fig, "chorale.png")
     """
     notes = check_chorale(chorale)
     fig = Figure(figsize=(10, 4))

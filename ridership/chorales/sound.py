@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import RidershipError
-from ..storage import atomic_path
+from ..engine.storage import atomic_path
 from .data import MAX_NOTE, MIN_NOTE, SILENCE
 from .windows import N_VOICES
 

@@ -1,6 +1,6 @@
 """Training chorale models: one fit, and ``ridership chorales train``'s resumable runs into a results folder.
 
-Layout of the results folder (``ridership.runs``):
+Layout of the results folder (``ridership.engine.runs``):
 
 - ``runs/<model>-seed<N>.json``: one finished run, written last: its kind (mode, backend,
   model, epochs, batches per epoch), seed, epochs, seconds, validation and test scores,
@@ -24,8 +24,8 @@ import numpy as np
 
 from ..batches import BufferShuffled
 from ..errors import RidershipError
-from ..runs import check_run, describe, folder_lock, model_path, remove_temporaries, run_id, write_run
-from ..storage import atomic_path, writable_folder, write_json, write_text
+from ..engine.runs import check_run, describe, folder_lock, model_path, remove_temporaries, run_id, write_run
+from ..engine.storage import atomic_path, writable_folder, write_json, write_text
 from ..training import QUICK_EPOCHS, quick_mode
 from .data import load_chorales
 from .models import BUILDERS, DEFAULT_BUILDER, EPOCHS, build, compile_bach
@@ -38,7 +38,7 @@ FIRST_SEED = 42
 #: epoch's steps back to back instead of returning to its per-batch bookkeeping between them (as
 #: ``ridership reproduce`` does): the same steps in the same order.
 STEPS_PER_EXECUTION = 128
-#: What a record must hold, beyond ``ridership.runs``' common fields.
+#: What a record must hold, beyond ``ridership.engine.runs``' common fields.
 FIELDS = {"seed": int, "model": str, "epochs": int, "backend": str, "mode": str, "valid": dict, "test": dict,
           "history": dict}
 

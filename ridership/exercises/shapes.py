@@ -16,7 +16,7 @@ from typing import Callable, Sequence
 import keras
 from keras import layers
 
-from .errors import RidershipError
+from ..errors import RidershipError
 
 
 def _positive(**values) -> None:

@@ -16,8 +16,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from .baselines import BASELINES
-from .experiments import BOOK_MAE, EXPERIMENTS
+from ..baselines import BASELINES
+from ..experiments import BOOK_MAE, EXPERIMENTS
 from .storage import atomic_path, write_json, write_text
 
 #: Every row of the table, in the chapter's order.
@@ -31,7 +31,7 @@ COLUMNS = ["experiment", "valid_mae", "valid_min", "valid_max", "last_step_mae",
 def summarise(runs: list[dict]) -> pd.DataFrame:
     """One row per experiment: the median over seeds with min and max, beside the book.
 
-    ``runs`` are run records (``ridership.runs``); experiments this version does not know are
+    ``runs`` are run records (``ridership.engine.runs``); experiments this version does not know are
     left out.
     """
     by_name: dict[str, list[dict]] = {}

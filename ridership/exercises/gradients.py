@@ -33,8 +33,8 @@ import pandas as pd
 from keras import ops
 from matplotlib.figure import Figure
 
-from .errors import RidershipError
-from .layers import LNSimpleRNNCell
+from ..errors import RidershipError
+from ..layers import LNSimpleRNNCell
 
 
 class _Nudge(keras.layers.Layer):

@@ -12,7 +12,7 @@ from typing import Sequence
 import keras
 from keras import layers
 
-from .errors import RidershipError
+from ..errors import RidershipError
 
 RECURRENT = {"gru": layers.GRU, "lstm": layers.LSTM, "simple_rnn": layers.SimpleRNN}
 

@@ -21,7 +21,7 @@ import ast
 import inspect
 import textwrap
 
-from .errors import RidershipError
+from ..errors import RidershipError
 
 #: Columns :func:`riders_table` prints as ratios (two decimals) rather than in riders.
 RATIO_COLUMNS = ("ratio", "ours / book")

@@ -30,7 +30,7 @@ from typing import Callable, Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
-from .errors import RidershipError
+from ..errors import RidershipError
 
 #: The chapter's settings: ``conv_rnn``'s strided convolution and the WaveNet's dilations.
 CONV_KERNEL, CONV_STRIDE = 4, 2

@@ -2,9 +2,9 @@
 
 A results folder holds
 
-- ``runs/<experiment>-seed<N>.json``: one finished run (``ridership.runs``), written last;
+- ``runs/<experiment>-seed<N>.json``: one finished run (``ridership.engine.runs``), written last;
 - ``models/<experiment>-seed<N>.keras``: its trained model;
-- ``results.csv``, ``results.json``, ``results.md``, ``horizons.csv`` (``ridership.tables``),
+- ``results.csv``, ``results.json``, ``results.md``, ``horizons.csv`` (``ridership.engine.tables``),
   rewritten after every finished run;
 - ``compile-cache/``: on JAX, the compiled programs, which other seeds and reruns load.
 
@@ -23,10 +23,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from .baselines import BASELINES
-from .datasets import check_periods
-from .errors import RidershipError
-from .experiments import EXPERIMENTS, quick_mode
+from ..baselines import BASELINES
+from ..datasets import check_periods
+from ..errors import RidershipError
+from ..experiments import EXPERIMENTS, quick_mode
 from .runs import (MODELS, RUNS, check_run, describe, folder_lock, load_runs, model_path, remove_temporaries, run_id,
                    write_run)
 from .storage import atomic_path, output_error, writable_folder
@@ -34,7 +34,7 @@ from .tables import ORDER, write_tables
 
 FIRST_SEED = 42
 COMPILE_CACHE = "compile-cache"
-#: What a run record holds besides the common fields (``ridership.runs``).
+#: What a run record holds besides the common fields (``ridership.engine.runs``).
 RUN_FIELDS = {"experiment": str, "seed": (int, type(None)), "valid_mae": float, "test_mae": float,
               "epochs": (int, type(None)), "detail": dict}
 # JAX warns and compiles afresh when a cache entry cannot be read (one process reading what
@@ -100,8 +100,8 @@ def run_job(job: tuple, cpus: list[int]) -> dict:
     else:
         import warnings
 
-        from .experiments import fit_experiment
-        from .training import ReleaseFreedMemory
+        from ..experiments import fit_experiment
+        from ..training import ReleaseFreedMemory
 
         warnings.filterwarnings("ignore", message=_CACHE_WARNING)
         fit = fit_experiment(name, df, seed, quick=quick, chapter_layers=settings.chapter_layers,
@@ -125,7 +125,7 @@ def run_job(job: tuple, cpus: list[int]) -> dict:
 
 def _worker_env(settings: Settings) -> dict:
     """What every worker starts with: the backend and JAX's compile cache."""
-    from .backend import environment_for
+    from ..backend import environment_for
 
     env = {"KERAS_BACKEND": settings.backend, **environment_for(settings.backend)}
     if settings.compile_cache and settings.backend == "jax":
@@ -159,8 +159,8 @@ def reproduce(out: str | Path = "results", only: str | None = None, seeds: int =
     """
     from tqdm.auto import tqdm
 
-    from .backend import choose_backend
-    from .data import load_ridership
+    from ..backend import choose_backend
+    from ..data import load_ridership
     from .runtime import cores
 
     if not isinstance(seeds, int) or seeds < 1:

@@ -9,7 +9,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from .errors import RidershipError
+from ..errors import RidershipError
 
 #: What the operating system's errors mean for someone choosing where results go.
 _WHY = {

@@ -29,7 +29,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch
 
-from .errors import RidershipError
+from ..errors import RidershipError
 
 
 def _sigmoid(x):

@@ -25,8 +25,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import RidershipError
-from .fetch import sha256sum
+from ..errors import RidershipError
+from ..fetch import sha256sum
 from .storage import write_json
 
 #: The layout of a record; a record of another schema is treated as damaged and redone.

@@ -38,7 +38,7 @@ import numpy as np
 from keras import layers
 from matplotlib.figure import Figure
 
-from .errors import RidershipError
+from ..errors import RidershipError
 
 URL = "http://download.tensorflow.org/data/quickdraw_tutorial_dataset_v1.tar.gz"
 ENV = "RIDERSHIP_QUICKDRAW"
@@ -251,7 +251,7 @@ def write_sketch_records(path: str | os.PathLike, sketches: Sequence[tuple[np.nd
     """Write ``(ink, class_index)`` pairs to one TFRecord file in the tutorial's format."""
     import tensorflow as tf
 
-    from .storage import atomic_path
+    from ..engine.storage import atomic_path
 
     with atomic_path(path) as tmp, tf.io.TFRecordWriter(str(tmp)) as writer:
         for ink, label in sketches:
@@ -283,7 +283,7 @@ def write_synthetic_quickdraw(folder: str | os.PathLike, n_sketches: int = 64, n
     sketches = synthetic_sketches(n_sketches, n_classes, seed=seed, **kwargs)
     paths = [write_sketch_records(folder / f"{split}.tfrecord-{k:05d}-of-{shards:05d}", sketches[k::shards])
              for k in range(shards)]
-    from .storage import write_text
+    from ..engine.storage import write_text
 
     write_text(folder / f"{split}.tfrecord.classes", "".join(f"{k + 3} sides\n" for k in range(n_classes)))
     return paths
@@ -312,7 +312,7 @@ def fit_sketch_classifier(folder: str | os.PathLike | None = None, epochs: int =
     repeats) to see progress sooner. In quick mode (``RIDERSHIP_QUICK=1``) at most
     ``QUICK_EPOCHS`` epochs are trained. ``model_kwargs`` go to :func:`sketch_classifier`.
     """
-    from .training import QUICK_EPOCHS, quick_mode
+    from ..training import QUICK_EPOCHS, quick_mode
 
     train_files, classes = quickdraw_files(folder, "training")
     eval_files, eval_classes = quickdraw_files(folder, "eval")
