@@ -231,7 +231,8 @@ def epochs_worker(side: str, names: list[str], epochs: int, threads: int | None 
 
 
 def _compute_threads() -> int | None:
-    """Threads in JAX's CPU compute pool (Linux names them in /proc); None elsewhere or on TensorFlow."""
+    """Threads in JAX's CPU compute pool (Linux names them in /proc); None elsewhere, on TensorFlow,
+    or on a JAX that leaves them unnamed (0.7.2, Colab's; 0.10.2 names them)."""
     names = [p.read_text() for p in Path("/proc/self/task").glob("*/comm")] if sys.platform == "linux" else []
     return sum(n.startswith("tf_XLAEigen") for n in names) or None
 
