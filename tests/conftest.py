@@ -1,6 +1,13 @@
-"""Shared fixtures: the data comes from ../shared/data unless the environment says otherwise.
+"""Shared fixtures: the data taken the way the package takes it.
 
-``RIDERSHIP_DATA`` and ``RIDERSHIP_CHORALES`` may name the archive or the folder that holds it.
+1. ``RIDERSHIP_DATA`` and ``RIDERSHIP_CHORALES``: the archive, or a folder that holds it;
+2. else ``../shared/data`` beside the clone, when there is one (this project's offline copy);
+3. else the package's cache (``RIDERSHIP_CACHE``, ...), else a download into it (from
+   ``RIDERSHIP_MIRROR`` when set), checked against the published sha256.
+
+What is found is put in the variables, so the notebooks and commands the tests start read the
+same file. Without data and without a network, the data tests fail with one line naming both
+variables.
 """
 
 import os
@@ -18,27 +25,33 @@ for _env, _name in (("RIDERSHIP_DATA", "ridership.tgz"), ("RIDERSHIP_CHORALES", 
         os.environ[_env] = str(SHARED / _name)
 
 
-def _archive(env: str, name: str) -> Path:
-    given = Path(os.environ.get(env, SHARED / name))
-    return given / name if given.is_dir() else given
+def _archive(remote) -> Path:
+    """The archive's file, found (or downloaded) by the package; one line on failure."""
+    from ridership import RidershipError
+    from ridership.fetch import fetch
 
-
-DATA = _archive("RIDERSHIP_DATA", "ridership.tgz")
-CHORALES = _archive("RIDERSHIP_CHORALES", "jsb_chorales.tgz")
+    try:
+        file, _ = fetch(remote)
+    except RidershipError as exc:
+        pytest.fail(f"{remote.title.capitalize()} is needed and was not found: set RIDERSHIP_DATA and "
+                    f"RIDERSHIP_CHORALES to the archives (or their folder), or give the tests a network. "
+                    f"({exc})", pytrace=False)
+    os.environ[remote.env] = str(file.resolve())
+    return file.resolve()
 
 
 @pytest.fixture(scope="session")
 def data_path() -> Path:
-    if not DATA.is_file():
-        pytest.fail(f"The ridership archive is needed at {DATA}: set RIDERSHIP_DATA=/path/to/ridership.tgz")
-    return DATA
+    from ridership.data import RIDERSHIP
+
+    return _archive(RIDERSHIP)
 
 
 @pytest.fixture(scope="session")
 def chorales_path() -> Path:
-    if not CHORALES.is_file():
-        pytest.fail(f"The chorales archive is needed at {CHORALES}: set RIDERSHIP_CHORALES=/path/to/jsb_chorales.tgz")
-    return CHORALES
+    from ridership.chorales.data import CHORALES
+
+    return _archive(CHORALES)
 
 
 @pytest.fixture(scope="session")

@@ -159,8 +159,9 @@ def _run_queue(queue: list[Path], running: dict, done: dict, env: dict, out: Pat
 
 
 @pytest.fixture(scope="module")
-def executed(request):
-    """{path: executed notebook} for the notebooks the selected tests need, each run once."""
+def executed(request, data_path, chorales_path):
+    """{path: executed notebook} for the notebooks the selected tests need, each run once (the
+    data fixtures first: they put the archives' paths in the environment the kernels inherit)."""
     paths = _needed(request.session, __name__)
     with tempfile.TemporaryDirectory(prefix="ridership-notebooks-") as out:
         tick = time.monotonic()
