@@ -30,12 +30,14 @@ def _archive(remote) -> Path:
     from ridership import RidershipError
     from ridership.fetch import fetch
 
+    error = None
     try:
         file, _ = fetch(remote)
     except RidershipError as exc:
-        pytest.fail(f"{remote.title.capitalize()} is needed and was not found: set RIDERSHIP_DATA and "
-                    f"RIDERSHIP_CHORALES to the archives (or their folder), or give the tests a network. "
-                    f"({exc})", pytrace=False)
+        error = exc
+    if error:  # outside the except block: one line, no chained traceback
+        pytest.fail(f"No {remote.filename}: set RIDERSHIP_DATA and RIDERSHIP_CHORALES to the archives (or their "
+                    f"folder), or run the tests with a network. {error}", pytrace=False)
     os.environ[remote.env] = str(file.resolve())
     return file.resolve()
 
