@@ -469,7 +469,7 @@ def main(argv=None) -> None:
 
     # Ask a child for the experiment names: importing ridership here would load a Keras backend
     # into this process, whose shared pages would then blur the sides' memory (PSS).
-    order = subprocess.run([sys.executable, "-c", "from ridership.engine.tables import ORDER; print(*ORDER)"],
+    order = subprocess.run([sys.executable, "-c", "from ridership.engine.tables import ROW_ORDER; print(*ROW_ORDER)"],
                            capture_output=True, text=True, check=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
     ORDER = order.stdout.split()
     models = [n for n in ORDER if n not in ("naive", "sarima")]

@@ -74,7 +74,7 @@ def compare(recipe: dict[str, dict[int, float]], ours: dict[str, dict[int, float
 
 def chapter_order() -> list[str]:
     """The chapter's experiment names, asked of a child (importing ridership loads Keras and its logs)."""
-    done = subprocess.run([sys.executable, "-c", "from ridership.engine.tables import ORDER; print(*ORDER)"],
+    done = subprocess.run([sys.executable, "-c", "from ridership.engine.tables import ROW_ORDER; print(*ROW_ORDER)"],
                           capture_output=True, text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
     return done.stdout.split()
 
