@@ -12,7 +12,6 @@ To add an experiment: a record in ``EXPERIMENTS`` (and, for a new model, its bui
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -24,22 +23,7 @@ from .baselines import BASELINES
 from .data import SCALE, period
 from .datasets import DATA_KINDS, make_data
 from .errors import RidershipError
-
-#: Set ``RIDERSHIP_QUICK=1`` to cap every training at this many epochs: a fast check that
-#: runs exactly the code of a full run (the notebooks and CI use it). Defined here, not in
-#: ``training``, so that ``ridership reproduce``'s parent process can ask without loading Keras.
-QUICK_ENV = "RIDERSHIP_QUICK"
-QUICK_EPOCHS = 2
-
-
-def quick_mode() -> bool:
-    """True when ``RIDERSHIP_QUICK`` is set to anything but empty, 0, false or no."""
-    return os.environ.get(QUICK_ENV, "").strip().lower() not in ("", "0", "false", "no")
-
-#: Batches per call into Keras' compiled training step: one call runs a whole epoch of any
-#: experiment (31 to 33 batches of 32), the same steps in the same order, so the same weights
-#: (a test compares the MAEs); faster per epoch on both backends (``benchmarks/choices.py steps``).
-STEPS_PER_EXECUTION = 64
+from .settings import BATCH_SIZE, FIRST_SEED, MAX_EPOCHS, PATIENCE, STEPS_PER_EXECUTION, cap_epochs
 ORDERS = ("shuffled", "buffer")
 
 
@@ -200,7 +184,7 @@ def fit_experiment(name: str, df: pd.DataFrame, seed: int = 42, **overrides) -> 
     >>> f"{result.valid_mae:,.0f} riders after {result.epochs} epochs"
     """
     from .models import build_model
-    from .training import MAX_EPOCHS, QUICK_EPOCHS, epochs_run, evaluate_mae, fit_and_evaluate, quick_mode
+    from .training import epochs_run, evaluate_mae, fit_and_evaluate
 
     unknown = sorted(set(overrides) - set(OVERRIDES))
     if unknown:
@@ -209,9 +193,7 @@ def fit_experiment(name: str, df: pd.DataFrame, seed: int = 42, **overrides) -> 
     exp = get_experiment(name)
     model_name = exp.trained_model(overrides.get("chapter_layers", False))
     data = overrides.get("data") or make_data(exp.data, df)
-    epochs = overrides.get("epochs", MAX_EPOCHS)
-    if overrides.get("quick") or quick_mode():
-        epochs = min(epochs, QUICK_EPOCHS)
+    epochs = cap_epochs(overrides.get("epochs", MAX_EPOCHS), overrides.get("quick", False))
     kwargs = {**exp.model_kwargs, **overrides.get("model_kwargs", {})}
     tick = time.perf_counter()
     fit = fit_and_evaluate(lambda: build_model(model_name, **kwargs), data["train"], data["valid"],

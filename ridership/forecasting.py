@@ -7,7 +7,8 @@ import pandas as pd
 
 from .data import SCALE
 from .errors import RidershipError
-from .windows import AHEAD, SEQ_LENGTH, as_array
+from .settings import AHEAD, SEQ_LENGTH
+from .windows import as_array
 
 
 def _predict(model, X: np.ndarray) -> np.ndarray:

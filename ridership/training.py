@@ -11,12 +11,8 @@ import numpy as np
 from .batches import BufferShuffled
 from .data import SCALE
 from .errors import RidershipError
-from .experiments import QUICK_ENV, QUICK_EPOCHS, quick_mode  # noqa: F401  (defined where no Keras loads)
 from .engine.runtime import release_freed_memory
-
-MAX_EPOCHS = 500
-PATIENCE = 50
-BATCH_SIZE = 32
+from .settings import BATCH_SIZE, FIRST_SEED, MAX_EPOCHS, PATIENCE, QUICK_EPOCHS, cap_epochs, quick_mode  # noqa: F401
 
 
 class FitResult(NamedTuple):
@@ -69,7 +65,7 @@ def _train_args(data, batch_size: int, shuffle: bool | str, seed: int | None) ->
 
 
 def fit_and_evaluate(model: keras.Model | Callable[[], keras.Model], train_set, valid_set, learning_rate: float,
-                     epochs: int = MAX_EPOCHS, patience: int | None = PATIENCE, seed: int | None = 42,
+                     epochs: int = MAX_EPOCHS, patience: int | None = PATIENCE, seed: int | None = FIRST_SEED,
                      verbose: int | str = 0, batch_size: int = BATCH_SIZE, callbacks=(), shuffle: bool | str = True,
                      **compile_kwargs) -> FitResult:
     """Train until the validation MAE stops improving for ``patience`` epochs; keep the best weights.
@@ -84,8 +80,7 @@ def fit_and_evaluate(model: keras.Model | Callable[[], keras.Model], train_set, 
     to ``compile`` (``jit_compile``, ``steps_per_execution``). In quick mode
     (``RIDERSHIP_QUICK=1``) at most ``QUICK_EPOCHS`` epochs are trained.
     """
-    if quick_mode():
-        epochs = min(epochs, QUICK_EPOCHS)
+    epochs = cap_epochs(epochs)
     if seed is not None:
         keras.utils.set_random_seed(seed)
     if callable(model) and not isinstance(model, keras.Model):

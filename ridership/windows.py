@@ -18,11 +18,7 @@ import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
 from .errors import RidershipError
-
-SEQ_LENGTH = 56  # eight weeks of history
-AHEAD = 14  # two weeks to forecast
-BATCH_SIZE = 32
-SEED = 42
+from .settings import AHEAD, BATCH_SIZE, FIRST_SEED, SEQ_LENGTH
 
 
 def as_array(series, name: str = "series") -> np.ndarray:
@@ -110,7 +106,7 @@ def _blocks(flat: np.ndarray, width: int, step: int, count: int) -> np.ndarray:
 
 
 def timeseries_dataset(series, seq_length: int = SEQ_LENGTH, target_cols=None, batch_size: int = BATCH_SIZE,
-                       shuffle: bool = False, seed: int | None = SEED):
+                       shuffle: bool = False, seed: int | None = FIRST_SEED):
     """The chapter's ``timeseries_dataset_from_array`` call: windows and next-step targets.
 
     Univariate (``target_cols=None``), multivariate (``target_cols=1``: rail) or
@@ -126,7 +122,7 @@ def timeseries_dataset(series, seq_length: int = SEQ_LENGTH, target_cols=None, b
 
 
 def ahead_dataset(series, seq_length: int = SEQ_LENGTH, ahead: int = AHEAD, target_col: int = 1,
-                  batch_size: int = BATCH_SIZE, shuffle: bool = False, seed: int | None = SEED):
+                  batch_size: int = BATCH_SIZE, shuffle: bool = False, seed: int | None = FIRST_SEED):
     """The chapter's 14-steps-ahead dataset: windows of seq_length + ahead, split in two."""
     import keras
 

@@ -19,7 +19,8 @@ import pandas as pd
 
 from ..data import SCALE, multivariate_frame, period
 from ..errors import RidershipError
-from ..windows import SEQ_LENGTH, ahead_arrays
+from ..settings import SEQ_LENGTH
+from ..windows import ahead_arrays
 
 #: Each approach and the experiment that trains its model (``ridership.experiments.EXPERIMENTS``).
 APPROACHES = {"iterative": "univar", "direct": "ahead", "seq2seq": "seq2seq"}
