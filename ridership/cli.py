@@ -10,7 +10,7 @@ import argparse
 import signal
 import sys
 
-from .backend import BACKENDS
+from .backend import BACKENDS, choose_backend
 from .chorales.cli import add_parser as add_chorales_parser
 from .errors import RidershipError
 
@@ -157,6 +157,7 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
+        choose_backend(getattr(args, "backend", None))  # before any command loads Keras; loads nothing itself
         return args.func(args)
     except RidershipError as exc:
         print(f"ridership: error: {exc}", file=sys.stderr)

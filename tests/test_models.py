@@ -79,10 +79,11 @@ def test_reload_in_fresh_process_gives_identical_predictions(trained):
     script = textwrap.dedent(f"""
         import json, pathlib, numpy as np, keras
         import ridership
+        ridership.choose_backend()
         folder = pathlib.Path({str(folder)!r})
         worst = {{}}
         for path in sorted(folder.glob("*.keras")):
-            model = keras.models.load_model(path)
+            model = ridership.load_model(path)
             X = np.load(folder / (path.stem + "_X.npy"))
             Y = np.load(folder / (path.stem + "_Y.npy"))
             worst[path.stem] = float(np.abs(np.asarray(model(X, training=False)) - Y).max())

@@ -82,9 +82,11 @@ class Settings:
 
 def run_job(job: tuple, cpus: list[int]) -> dict:
     """Train (or backtest) one run in this worker process; save its model; write its record."""
+    from ..backend import choose_backend
     from .runtime import import_tensorflow_quietly, keep_tensorflow_out, release_freed_memory, use_cpus
 
     name, seed, settings, df = job
+    choose_backend(settings["backend"])  # the parent's choice, with its quiet TensorFlow settings
     use_cpus(cpus)
     if settings["backend"] == "tensorflow":
         import_tensorflow_quietly()
