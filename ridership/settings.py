@@ -32,6 +32,11 @@ BATCH_SIZE = 32
 #: (a test compares the MAEs); faster per epoch on both backends (``benchmarks/choices.py steps``).
 STEPS_PER_EXECUTION = 64
 
+#: The orders of the training windows in an epoch (``fit_and_evaluate``'s ``shuffle``): ``True``
+#: shuffles them fully every epoch, ``False`` keeps time order, ``"buffer"`` gives the order of the
+#: chapter's ``tf.data`` pipelines (time order through a 256-window shuffle buffer).
+SHUFFLES = (True, False, "buffer")
+
 #: Windows: eight weeks of history, two weeks to forecast; five features for the multivariate
 #: models (bus, rail, the next day's type one-hot).
 SEQ_LENGTH = 56

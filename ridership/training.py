@@ -12,7 +12,8 @@ from .batches import BufferShuffled
 from .data import SCALE
 from .errors import RidershipError
 from .engine.runtime import release_freed_memory
-from .settings import BATCH_SIZE, FIRST_SEED, MAX_EPOCHS, PATIENCE, QUICK_EPOCHS, cap_epochs, quick_mode  # noqa: F401
+from .settings import (BATCH_SIZE, FIRST_SEED, MAX_EPOCHS, PATIENCE, QUICK_EPOCHS, SHUFFLES,  # noqa: F401
+                       cap_epochs, quick_mode)
 
 
 class FitResult(NamedTuple):
@@ -49,9 +50,6 @@ def output_maes(model: keras.Model, data) -> list[float]:
     X, Y = data
     pred = np.asarray(model.predict(X, verbose=0))
     return [float(v) for v in np.abs(pred - Y).mean(axis=0) * SCALE]
-
-
-SHUFFLES = (True, False, "buffer")
 
 
 def _train_args(data, batch_size: int, shuffle: bool | str, seed: int | None) -> dict:

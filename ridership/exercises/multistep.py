@@ -19,6 +19,7 @@ import pandas as pd
 
 from ..data import SCALE, multivariate_frame, period
 from ..errors import RidershipError
+from ..forecasting import iterate, predict
 from ..settings import SEQ_LENGTH
 from ..windows import ahead_arrays
 
@@ -43,11 +44,6 @@ def horizon_windows(df: pd.DataFrame, part: str = "valid", steps: int = STEPS,
     return {"univariate": X1, "multivariate": X5, "targets": Y1}
 
 
-def _predict(model, X: np.ndarray, batch_size: int = 256) -> np.ndarray:
-    return np.concatenate([np.asarray(model(X[i:i + batch_size], training=False))
-                           for i in range(0, len(X), batch_size)])
-
-
 def forecast_ahead(model, approach: str, X: np.ndarray, steps: int = STEPS) -> np.ndarray:
     """``steps`` days after the end of every window of ``X``, by ``approach``: ``(windows, steps)``, millions.
 
@@ -61,15 +57,8 @@ def forecast_ahead(model, approach: str, X: np.ndarray, steps: int = STEPS) -> n
         raise RidershipError(f"Unknown approach {approach!r}; choose one of {', '.join(APPROACHES)}.")
     X = np.asarray(X, dtype="float32")
     if approach == "iterative":
-        if X.shape[-1] != 1:
-            raise RidershipError(f"The iterative approach feeds its forecasts back as the only input column; "
-                                 f"X must have 1 feature, got {X.shape[-1]}.")
-        length, window = X.shape[1], X
-        for _ in range(steps):  # every window at once, one day per pass
-            tomorrow = _predict(model, window[:, -length:]).reshape(len(X), 1, 1).astype("float32")
-            window = np.concatenate([window, tomorrow], axis=1)
-        return window[:, length:, 0]
-    Y = _predict(model, X)
+        return iterate(model, X, steps)
+    Y = predict(model, X)
     if approach == "seq2seq":
         if Y.ndim != 3:
             raise RidershipError(f"A seq2seq model returns (windows, time, days ahead); got {Y.shape}.")
