@@ -54,8 +54,8 @@ def child_env(**extra: str) -> dict:
 
 
 def _epoch_timer():
-    """A Keras callback recording each epoch's wall time (the package's, so both sides time alike)."""
-    from ridership.training import EpochTimer
+    """A Keras callback recording each epoch's wall time (``timing.EpochTimer``, so both sides time alike)."""
+    from timing import EpochTimer
 
     return EpochTimer()
 

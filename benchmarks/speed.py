@@ -209,7 +209,7 @@ def epochs_worker(side: str, names: list[str], epochs: int, threads: int | None 
     import ridership
     from ridership.datasets import make_data
     from ridership.experiments import EXPERIMENTS, fit_experiment
-    from ridership.training import EpochTimer
+    from timing import EpochTimer
 
     df = ridership.load_ridership()
     for name in names:

@@ -36,11 +36,11 @@ def _positive(text: str) -> int:
 
 
 def _cmd_data(args) -> int:
-    from .data import DATA_SHA256, read_ridership
+    from .data import RIDERSHIP, read_ridership
 
     df, info = read_ridership(args.data)
     print(f"file:               {info.path} (from {info.source})")
-    status = "matches the published checksum" if info.checksum_ok else f"DIFFERS from the published {DATA_SHA256}"
+    status = "matches the published checksum" if info.checksum_ok else f"DIFFERS from the published {RIDERSHIP.sha256}"
     print(f"sha256:             {info.sha256} ({status})")
     print(f"rows:               {info.rows_raw:,} raw, {info.rows:,} after cleaning")
     print(f"duplicates removed: {info.duplicates_removed:,}")

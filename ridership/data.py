@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import io
 import os
-import tarfile
-import zlib
 from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
 
+from .archive import open_archive
 from .errors import RidershipError
 from .fetch import RemoteFile, fetch, sha256sum
 
@@ -28,7 +27,6 @@ RIDERSHIP = RemoteFile(
     env="RIDERSHIP_DATA",
     title="the ridership data",
 )
-DATA_URL, DATA_SHA256, ARCHIVE_NAME, ENV_DATA = RIDERSHIP.url, RIDERSHIP.sha256, RIDERSHIP.filename, RIDERSHIP.env
 CSV_MEMBER = "ridership/CTA_-_Ridership_-_Daily_Boarding_Totals.csv"
 
 RAW_COLUMNS = {"service_date": "date", "day_type": "day_type", "bus": "bus", "rail_boardings": "rail"}
@@ -44,7 +42,8 @@ PERIODS = {
 }
 SCALE = 1e6  # the chapter feeds the networks millions of riders
 
-_FIX = f"Point {ENV_DATA} at a good copy (e.g. {ENV_DATA}=/path/to/{ARCHIVE_NAME}) or delete the file so it is downloaded again."
+_FIX = (f"Point {RIDERSHIP.env} at a good copy (e.g. {RIDERSHIP.env}=/path/to/{RIDERSHIP.filename}) "
+        "or delete the file so it is downloaded again.")
 
 
 @dataclass(frozen=True)
@@ -69,20 +68,12 @@ def _read_csv_bytes(file: Path) -> bytes:
     """The CSV's bytes, from a ``.csv`` file or straight out of the archive."""
     if file.suffix.lower() == ".csv":
         return file.read_bytes()
-    try:
-        with tarfile.open(file, "r:gz") as tar:
-            members = [m for m in tar.getmembers() if m.isfile() and m.name.lower().endswith(".csv")]
-            if not members:
-                raise RidershipError(f"{file} holds no CSV file (expected {CSV_MEMBER}). {_FIX}")
-            member = next((m for m in members if m.name == CSV_MEMBER), members[0])
-            return tar.extractfile(member).read()
-    except RidershipError:
-        raise
-    except (EOFError, zlib.error, OSError, tarfile.TarError) as exc:
-        text = str(exc).lower()
-        truncated = isinstance(exc, EOFError) or "end of" in text or "truncated" in text
-        kind = "is truncated" if truncated else "is not a gzip-compressed tar archive"
-        raise RidershipError(f"{file} {kind} ({exc}). {_FIX}") from None
+    with open_archive(file, _FIX) as tar:
+        members = [m for m in tar.getmembers() if m.isfile() and m.name.lower().endswith(".csv")]
+        if not members:
+            raise RidershipError(f"{file} holds no CSV file (expected {CSV_MEMBER}). {_FIX}")
+        member = next((m for m in members if m.name == CSV_MEMBER), members[0])
+        return tar.extractfile(member).read()
 
 
 def parse_csv(raw: bytes, name: str = "the CSV") -> pd.DataFrame:
@@ -155,7 +146,7 @@ def read_ridership(path: str | os.PathLike | None = None, **fetch_kwargs) -> tup
     df, dropped = clean(frame, name=str(file))
     digest = sha256sum(file)
     info = DataInfo(
-        path=str(file), source=source, sha256=digest, checksum_ok=digest == DATA_SHA256,
+        path=str(file), source=source, sha256=digest, checksum_ok=digest == RIDERSHIP.sha256,
         rows_raw=len(frame), rows=len(df), duplicates_removed=dropped,
         start=df.index[0].strftime("%Y-%m-%d"), end=df.index[-1].strftime("%Y-%m-%d"),
     )

@@ -46,6 +46,13 @@ N_FEATURES = 5
 #: The first seed of every run; ``--seeds 3`` trains 42, 43 and 44.
 FIRST_SEED = 42
 
+#: Exercise 10's generation: 56 chords added to the first 8 chords of test chorale 2, the fast
+#: way (one step at a time, the states kept) or the plain way (the model rerun for every note).
+CHORDS = 56
+SEED_CHORDS = 8
+SEED_CHORALE = 2
+GENERATION_METHODS = ("fast", "plain")
+
 
 def quick_mode() -> bool:
     """True when ``RIDERSHIP_QUICK`` is set to anything but empty, 0, false or no."""

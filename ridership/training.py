@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import time
 from typing import Callable, NamedTuple
 
 import keras
-import numpy as np
 
 from .batches import BufferShuffled
 from .data import SCALE
@@ -43,13 +41,6 @@ def evaluate_mae(model: keras.Model, data, batch_size: int = BATCH_SIZE) -> floa
     args.pop("shuffle")
     metrics = model.evaluate(**args, verbose=0, return_dict=True)
     return float(metrics["mae"]) * SCALE
-
-
-def output_maes(model: keras.Model, data) -> list[float]:
-    """MAE in riders of each output column of a multi-output model on NumPy ``(X, Y)`` (e.g. bus, rail)."""
-    X, Y = data
-    pred = np.asarray(model.predict(X, verbose=0))
-    return [float(v) for v in np.abs(pred - Y).mean(axis=0) * SCALE]
 
 
 def _train_args(data, batch_size: int, shuffle: bool | str, seed: int | None) -> dict:
@@ -92,25 +83,6 @@ def fit_and_evaluate(model: keras.Model | Callable[[], keras.Model], train_set, 
     return FitResult(evaluate_mae(model, valid_set, batch_size), history)
 
 
-class EpochTimer(keras.callbacks.Callback):
-    """Records the wall time of each epoch (the first includes tracing and compiling)."""
-
-    def on_train_begin(self, logs=None):
-        self.times = []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._start = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.times.append(time.perf_counter() - self._start)
-
-    @property
-    def steady_ms(self) -> float:
-        """Mean milliseconds per epoch after the first."""
-        later = self.times[1:] or self.times
-        return 1000 * sum(later) / len(later)
-
-
 class ReleaseFreedMemory(keras.callbacks.Callback):
     """Hands the memory freed during each epoch back to the system (``runtime.release_freed_memory``).
 
@@ -124,7 +96,3 @@ class ReleaseFreedMemory(keras.callbacks.Callback):
 
 def epochs_run(history: keras.callbacks.History) -> int:
     return len(history.epoch)
-
-
-def best_epoch(history: keras.callbacks.History) -> int:
-    return int(np.argmin(history.history["val_mae"])) + 1

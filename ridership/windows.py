@@ -168,6 +168,6 @@ def downsample_targets(Y: np.ndarray, start: int = 3, step: int = 2) -> np.ndarr
 
 
 def dataset_arrays(dataset) -> tuple[np.ndarray, np.ndarray]:
-    """Concatenate a (finite, unshuffled) dataset of (X, Y) batches back into two arrays."""
+    """Concatenate a finite dataset of ``(X, Y)`` batches back into two arrays (the chapter's and the chorales')."""
     xs, ys = zip(*((np.asarray(x), np.asarray(y)) for x, y in dataset))
     return np.concatenate(xs), np.concatenate(ys)

@@ -14,13 +14,12 @@ in the order of their file names, so ``test[2]`` is the third test chorale.
 from __future__ import annotations
 
 import os
-import tarfile
-import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 import numpy as np
 
+from ..archive import open_archive
 from ..errors import RidershipError
 from ..fetch import RemoteFile, fetch, sha256sum
 
@@ -63,17 +62,11 @@ def _split_of(name: str) -> str | None:
 def _read_members(file: Path) -> dict[str, list[tuple[str, bytes]]]:
     """The CSV files of each split, as ``(member name, bytes)`` sorted by name."""
     found: dict[str, list[tuple[str, bytes]]] = {split: [] for split in SPLITS}
-    try:
-        with tarfile.open(file, "r:gz") as tar:
-            for member in tar:
-                split = _split_of(member.name)
-                if member.isfile() and split:
-                    found[split].append((member.name, tar.extractfile(member).read()))
-    except (EOFError, zlib.error, OSError, tarfile.TarError) as exc:
-        text = str(exc).lower()
-        truncated = isinstance(exc, EOFError) or "end of" in text or "truncated" in text
-        kind = "is truncated" if truncated else "is not a gzip-compressed tar archive"
-        raise RidershipError(f"{file} {kind} ({exc}). {_FIX}") from None
+    with open_archive(file, _FIX) as tar:
+        for member in tar:
+            split = _split_of(member.name)
+            if member.isfile() and split:
+                found[split].append((member.name, tar.extractfile(member).read()))
     missing = [split for split in SPLITS if not found[split]]
     if missing:
         raise RidershipError(f"{file} holds no chorales for the split(s) {', '.join(missing)} (expected CSV files "
