@@ -159,8 +159,9 @@ def load_ridership(path: str | os.PathLike | None = None, **fetch_kwargs) -> pd.
     Example:
 
     >>> df = ridership.load_ridership()          # or load_ridership("/path/to/ridership.tgz")
-    >>> df.loc["2019-03-01"].tolist()
-    ['W', 819475, 642516]
+    >>> day = df.loc["2019-03-01"]
+    >>> day.day_type, int(day.bus), int(day.rail)
+    ('W', 812238, 682969)
     """
     return read_ridership(path, **fetch_kwargs)[0]
 

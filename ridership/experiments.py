@@ -236,9 +236,9 @@ def versus_book(maes: dict[str, float]) -> pd.DataFrame:
     Example:
 
     >>> versus_book({"univar": 28_465.2})
-                  ours     book  ours / book
+                   ours   book  ours / book
     experiment
-    univar      28,465   27,703        1.028
+    univar      28465.0  27703        1.028
     """
     rows = [{"experiment": name, "ours": float(mae), "book": BOOK_MAE.get(name)} for name, mae in maes.items()]
     table = pd.DataFrame(rows, columns=["experiment", "ours", "book"]).set_index("experiment")

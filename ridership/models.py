@@ -12,7 +12,7 @@ Only ``keras`` is used, so every model runs on the TensorFlow and JAX backends.
 Example:
 
 >>> model = ridership.models.univar()
->>> model(np.zeros((8, 56, 1))).shape          # 8 windows of 56 days -> one forecast each
+>>> tuple(model(np.zeros((8, 56, 1))).shape)          # 8 windows of 56 days -> one forecast each
 (8, 1)
 """
 

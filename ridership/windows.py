@@ -138,6 +138,7 @@ def to_windows(dataset, length: int):
 
     Example:
 
+    >>> import tensorflow as tf
     >>> ds = to_windows(tf.data.Dataset.range(6), 4)
     >>> [w.tolist() for w in ds.as_numpy_iterator()]
     [[0, 1, 2, 3], [1, 2, 3, 4], [2, 3, 4, 5]]

@@ -92,11 +92,13 @@ def generate(model, seed_chords, chords: int = CHORDS, temperature: float | None
 
     Example:
 
+    >>> from ridership.chorales import fast_bach_model, load_chorales
+    >>> model = fast_bach_model()       # untrained here; `ridership chorales train` saves trained ones
     >>> test = load_chorales()["test"]
-    >>> new = generate(model, test[2][:8], chords=56)                    # greedy
-    >>> hot = generate(model, test[2][:8], temperature=1.5, seed=7)      # sampled
-    >>> new.shape
-    (64, 4)
+    >>> new = generate(model, test[2][:8], chords=8)                     # greedy
+    >>> hot = generate(model, test[2][:8], chords=8, temperature=1.5, seed=7)   # sampled
+    >>> new.shape, bool((new[:8] == test[2][:8]).all())                  # the seed chords come first
+    ((16, 4), True)
     """
     seed_notes = check_request(seed_chords, chords, temperature)
     if method not in GENERATION_METHODS:

@@ -165,7 +165,9 @@ def baseline_scores(train, windows) -> dict:
 
     Example:
 
-    >>> table = baseline_scores(train_windows, test_windows)
+    >>> from ridership.chorales import load_chorales, window_arrays
+    >>> chorales = load_chorales()
+    >>> table = baseline_scores(window_arrays(chorales["train"]), window_arrays(chorales["test"]))
     >>> round(table["repeat"].accuracy, 2)        # three notes in four repeat the voice's last one
     0.75
     """

@@ -66,6 +66,7 @@ def window_arrays(chorales, window: int = WINDOW_CHORDS, shift: int = SHIFT) -> 
 
     Example:
 
+    >>> from ridership.chorales import load_chorales
     >>> X, Y = window_arrays(load_chorales()["train"])
     >>> X.shape, Y.shape          # 131 tokens each: 33 chords of 4 notes, less one
     ((3111, 131), (3111, 131))

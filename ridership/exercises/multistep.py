@@ -79,8 +79,10 @@ def horizon_maes(models: dict, df: pd.DataFrame, part: str = "valid", steps: int
 
     Example:
 
-    >>> models = {a: ridership.fit_experiment(e, df).model for a, e in APPROACHES.items()}
-    >>> horizon_maes(models, df)        # one row per approach, columns +1 .. +7
+    >>> models = {a: ridership.fit_experiment(e, df, quick=True).model for a, e in APPROACHES.items()}
+    >>> table = horizon_maes(models, df)
+    >>> table.index.tolist(), table.columns.tolist()     # one row per approach, one column per day ahead
+    (['iterative', 'direct', 'seq2seq'], ['+1', '+2', '+3', '+4', '+5', '+6', '+7'])
     """
     if not models:
         raise RidershipError(f"No models given: pass {{approach: model}} for any of {', '.join(APPROACHES)}.")

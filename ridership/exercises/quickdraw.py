@@ -72,7 +72,7 @@ def sketch_classifier(n_classes: int = N_CLASSES, filters: Sequence[int] = (32, 
     Example:
 
     >>> model = sketch_classifier(10)
-    >>> model(np.zeros((4, 100, 3))).shape
+    >>> tuple(model(np.zeros((4, 100, 3))).shape)
     (4, 10)
     """
     if not isinstance(n_classes, int) or n_classes < 2:

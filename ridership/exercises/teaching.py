@@ -72,6 +72,12 @@ def show_code(obj) -> Code:
     Example:
 
     >>> show_code(ridership.models.seq2seq)      # the last value of a notebook cell
+    def seq2seq(units: int = 32, n_ahead: int = AHEAD) -> keras.Model:
+        return keras.Sequential([
+            keras.Input(shape=(None, N_FEATURES)),
+            layers.SimpleRNN(units, return_sequences=True, name="rnn"),
+            layers.Dense(n_ahead, name="forecast"),
+        ], name="seq2seq")
     """
     return Code(source_without_docstrings(obj).rstrip("\n"))
 
@@ -85,7 +91,11 @@ def riders_table(frame, decimals: dict | None = None):
 
     Example:
 
-    >>> riders_table(ridership.versus_book({"univar": 28_465.2}))   # the last value of a cell
+    >>> styled = riders_table(ridership.versus_book({"univar": 28_465.2}))  # a notebook shows it as HTML
+    >>> print(styled.to_string().strip())
+    ours book ours / book
+    experiment
+    univar 28,465 27,703 1.03
     """
     decimals = {**{name: 2 for name in RATIO_COLUMNS}, **(decimals or {})}
     numeric = frame.select_dtypes("number").columns
