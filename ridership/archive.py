@@ -5,10 +5,28 @@ from __future__ import annotations
 import tarfile
 import zlib
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
 from .errors import RidershipError
+
+
+@dataclass(frozen=True)
+class ArchiveInfo:
+    """Where an archive came from: the file, how it was found, its sha256 and whether it is the published one."""
+
+    path: str
+    source: str  # "argument", "environment", "cache" or "download"
+    sha256: str
+    checksum_ok: bool
+
+
+def fix_hint(remote) -> str:
+    """The sentence ending every error about a damaged archive: how to get a good copy of ``remote``
+    (a ``ridership.fetch.RemoteFile``)."""
+    return (f"Point {remote.env} at a good copy (e.g. {remote.env}=/path/to/{remote.filename}) "
+            "or delete the file so it is downloaded again.")
 
 
 @contextmanager

@@ -16,17 +16,13 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from .archive import open_archive
+from .archive import ArchiveInfo, fix_hint, open_archive
 from .errors import RidershipError
 from .fetch import RemoteFile, fetch, sha256sum
 
-RIDERSHIP = RemoteFile(
-    filename="ridership.tgz",
-    url="https://github.com/ageron/data/raw/main/ridership.tgz",
-    sha256="0ff99f3dddd886ddea161b68f25f90b56b0468f5c91949b75376fb494516c794",
-    env="RIDERSHIP_DATA",
-    title="the ridership data",
-)
+RIDERSHIP = RemoteFile(filename="ridership.tgz", url="https://github.com/ageron/data/raw/main/ridership.tgz",
+                       sha256="0ff99f3dddd886ddea161b68f25f90b56b0468f5c91949b75376fb494516c794",
+                       env="RIDERSHIP_DATA", title="the ridership data")
 CSV_MEMBER = "ridership/CTA_-_Ridership_-_Daily_Boarding_Totals.csv"
 
 RAW_COLUMNS = {"service_date": "date", "day_type": "day_type", "bus": "bus", "rail_boardings": "rail"}
@@ -42,18 +38,13 @@ PERIODS = {
 }
 SCALE = 1e6  # the chapter feeds the networks millions of riders
 
-_FIX = (f"Point {RIDERSHIP.env} at a good copy (e.g. {RIDERSHIP.env}=/path/to/{RIDERSHIP.filename}) "
-        "or delete the file so it is downloaded again.")
+_FIX = fix_hint(RIDERSHIP)
 
 
 @dataclass(frozen=True)
-class DataInfo:
+class DataInfo(ArchiveInfo):
     """Where the data came from and what cleaning did to it."""
 
-    path: str
-    source: str  # "argument", "environment", "cache" or "download"
-    sha256: str
-    checksum_ok: bool
     rows_raw: int
     rows: int
     duplicates_removed: int

@@ -1,7 +1,8 @@
 """Every ``>>>`` example in the package's docstrings runs, in quick mode, and shows what it says.
 
-They run on both backends (the second pass of the test command). Each module's examples run with its own names and these, as a reader would have them: ``ridership``,
-``np``, ``pd``, ``keras`` and ``df`` (the ridership data, ``ridership.load_ridership()``).
+Each module's examples run with its own names and these, as a reader would have them: ``ridership``,
+``np``, ``pd``, ``keras`` and ``df`` (the ridership data, ``ridership.load_ridership()``); on both
+backends (the second pass of the test command runs them on TensorFlow).
 """
 
 import doctest

@@ -19,34 +19,25 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from ..archive import open_archive
+from ..archive import ArchiveInfo, fix_hint, open_archive
 from ..errors import RidershipError
 from ..fetch import RemoteFile, fetch, sha256sum
 
-CHORALES = RemoteFile(
-    filename="jsb_chorales.tgz",
-    url="https://github.com/ageron/data/raw/main/jsb_chorales.tgz",
-    sha256="e722fbc866fc1ba0bac56a6fcad95d7e3e584da80173e13932e3da441440efd7",
-    env="RIDERSHIP_CHORALES",
-    title="the JSB chorales",
-)
+CHORALES = RemoteFile(filename="jsb_chorales.tgz", url="https://github.com/ageron/data/raw/main/jsb_chorales.tgz",
+                      sha256="e722fbc866fc1ba0bac56a6fcad95d7e3e584da80173e13932e3da441440efd7",
+                      env="RIDERSHIP_CHORALES", title="the JSB chorales")
 SPLITS = ("train", "valid", "test")
 VOICES = ("note0", "note1", "note2", "note3")
 MIN_NOTE, MAX_NOTE = 36, 81  # the lowest and highest piano keys the chorales use; 0 is silence
 SILENCE = 0
 
-_FIX = (f"Point {CHORALES.env} at a good copy (e.g. {CHORALES.env}=/path/to/{CHORALES.filename}) "
-        "or delete the file so it is downloaded again.")
+_FIX = fix_hint(CHORALES)
 
 
 @dataclass(frozen=True)
-class ChoralesInfo:
+class ChoralesInfo(ArchiveInfo):
     """Where the chorales came from, and how many each split holds."""
 
-    path: str
-    source: str  # "argument", "environment", "cache" or "download"
-    sha256: str
-    checksum_ok: bool
     counts: dict  # split -> number of chorales
     chords: dict  # split -> number of chords (rows) in all its chorales
 

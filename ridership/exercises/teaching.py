@@ -71,13 +71,9 @@ def show_code(obj) -> Code:
 
     Example:
 
-    >>> show_code(ridership.models.seq2seq)      # the last value of a notebook cell
-    def seq2seq(units: int = 32, n_ahead: int = AHEAD) -> keras.Model:
-        return keras.Sequential([
-            keras.Input(shape=(None, N_FEATURES)),
-            layers.SimpleRNN(units, return_sequences=True, name="rnn"),
-            layers.Dense(n_ahead, name="forecast"),
-        ], name="seq2seq")
+    >>> code = show_code(ridership.models.seq2seq)   # the last value of a cell shows it, highlighted
+    >>> str(code).splitlines()[0]
+    'def seq2seq(units: int = 32, n_ahead: int = AHEAD) -> keras.Model:'
     """
     return Code(source_without_docstrings(obj).rstrip("\n"))
 
