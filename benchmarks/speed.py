@@ -53,10 +53,11 @@ import threading
 import time
 from pathlib import Path
 
+from ridership.settings import FIRST_SEED  # the seed `ridership reproduce` starts from; no Keras
+
 HERE = Path(__file__).resolve().parent
 #: The recipe runs on TensorFlow's own defaults, oneDNN on, whatever the caller's environment says.
 RECIPE_ENV = {"KERAS_BACKEND": "tensorflow", "TF_ENABLE_ONEDNN_OPTS": "1"}
-FIRST_SEED = 42
 
 
 # --- measuring -----------------------------------------------------------------------------
