@@ -58,7 +58,8 @@ def worker(choice: str, with_it: bool, names: list[str], epochs: int) -> None:
 
     import ridership
     from ridership.experiments import fit_experiment
-    from ridership.training import EpochTimer, ReleaseFreedMemory
+    from ridership.training import ReleaseFreedMemory
+    from timing import EpochTimer
 
     df = ridership.load_ridership()
     rows = []

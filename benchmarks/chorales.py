@@ -54,8 +54,8 @@ def child_env(**extra: str) -> dict:
 
 
 def _epoch_timer():
-    """A Keras callback recording each epoch's wall time (the package's, so both sides time alike)."""
-    from ridership.training import EpochTimer
+    """A Keras callback recording each epoch's wall time (``timing.EpochTimer``, so both sides time alike)."""
+    from timing import EpochTimer
 
     return EpochTimer()
 
@@ -117,7 +117,9 @@ def recipe_side(epochs: int, batches: int | None, chords: int, book_generation: 
 
 
 def ours_side(epochs: int, batches: int | None, chords: int, started: float) -> dict:
-    import ridership  # noqa: F401  first: it chooses the backend (JAX when installed) before Keras loads
+    import ridership
+
+    ridership.choose_backend()  # first: JAX when installed, before Keras loads
 
     import keras
     import numpy as np

@@ -1,8 +1,8 @@
 """Benchmark: notebooks 4 and 5 run in full on the default backend (JAX when installed) and on TensorFlow.
 
 Each notebook runs top to bottom in a fresh kernel (nbclient), as a reader runs it from Jupyter:
-first every notebook on the default backend (``KERAS_BACKEND`` unset, so ``import ridership``
-picks JAX when it is installed), then every notebook with ``KERAS_BACKEND=tensorflow``, one after
+first every notebook on the default backend (``KERAS_BACKEND`` unset, so the first cell's
+``ridership.choose_backend()`` picks JAX when it is installed), then every notebook with ``KERAS_BACKEND=tensorflow``, one after
 the other. A notebook's time is its kernel's start to its last cell's end. It prints each
 notebook's time on each side, the backend each kernel reported in its first cell, and as its last
 line ``speedup: <ratio>x``: the total TensorFlow time over the total default time.

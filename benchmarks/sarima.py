@@ -25,7 +25,7 @@ from statsmodels.tsa.arima.model import ARIMA
 
 import ridership
 from ridership.baselines import ORIGIN, default_workers, sarima_backtest
-from ridership.sarima import ENGINES, ORDER, SEASONAL_ORDER
+from ridership.sarima import ARIMA_ORDER, ENGINES, SEASONAL_ORDER
 
 
 def straightforward(rail: pd.Series, start: str, end: str) -> tuple[float, float, pd.Series]:
@@ -37,7 +37,7 @@ def straightforward(rail: pd.Series, start: str, end: str) -> tuple[float, float
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for today in period.shift(-1):
-            model = ARIMA(series[ORIGIN:today], order=ORDER, seasonal_order=SEASONAL_ORDER).fit()
+            model = ARIMA(series[ORIGIN:today], order=ARIMA_ORDER, seasonal_order=SEASONAL_ORDER).fit()
             preds.append(model.forecast().iloc[0])
     preds = pd.Series(preds, index=period)
     mae = (preds - series[period]).abs().mean()

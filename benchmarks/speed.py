@@ -53,10 +53,11 @@ import threading
 import time
 from pathlib import Path
 
+from ridership.settings import FIRST_SEED  # the seed `ridership reproduce` starts from; no Keras
+
 HERE = Path(__file__).resolve().parent
 #: The recipe runs on TensorFlow's own defaults, oneDNN on, whatever the caller's environment says.
 RECIPE_ENV = {"KERAS_BACKEND": "tensorflow", "TF_ENABLE_ONEDNN_OPTS": "1"}
-FIRST_SEED = 42
 
 
 # --- measuring -----------------------------------------------------------------------------
@@ -209,7 +210,7 @@ def epochs_worker(side: str, names: list[str], epochs: int, threads: int | None 
     import ridership
     from ridership.datasets import make_data
     from ridership.experiments import EXPERIMENTS, fit_experiment
-    from ridership.training import EpochTimer
+    from timing import EpochTimer
 
     df = ridership.load_ridership()
     for name in names:
@@ -470,7 +471,7 @@ def main(argv=None) -> None:
 
     # Ask a child for the experiment names: importing ridership here would load a Keras backend
     # into this process, whose shared pages would then blur the sides' memory (PSS).
-    order = subprocess.run([sys.executable, "-c", "from ridership.engine.tables import ORDER; print(*ORDER)"],
+    order = subprocess.run([sys.executable, "-c", "from ridership.engine.tables import ROW_ORDER; print(*ROW_ORDER)"],
                            capture_output=True, text=True, check=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
     ORDER = order.stdout.split()
     models = [n for n in ORDER if n not in ("naive", "sarima")]

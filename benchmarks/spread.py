@@ -32,7 +32,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-FIRST_SEED = 42
+from ridership.settings import FIRST_SEED  # the seed `ridership reproduce` starts from; no Keras
+
 SAVED = Path(__file__).resolve().parent / "seed-runs"  # the recipe's runs behind docs/fidelity.md
 
 
@@ -74,7 +75,7 @@ def compare(recipe: dict[str, dict[int, float]], ours: dict[str, dict[int, float
 
 def chapter_order() -> list[str]:
     """The chapter's experiment names, asked of a child (importing ridership loads Keras and its logs)."""
-    done = subprocess.run([sys.executable, "-c", "from ridership.engine.tables import ORDER; print(*ORDER)"],
+    done = subprocess.run([sys.executable, "-c", "from ridership.engine.tables import ROW_ORDER; print(*ROW_ORDER)"],
                           capture_output=True, text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
     return done.stdout.split()
 

@@ -1,31 +1,33 @@
 """ridership: chapter 15 of Hands-On Machine Learning (3rd ed.), CTA ridership, on Keras 3.
 
-``import ridership`` is quick: it chooses the Keras backend (``ridership.backend``: the
-``KERAS_BACKEND`` variable, else JAX when installed) and loads the rest on first use. The
-package's custom Keras layers register themselves as soon as Keras is imported, so saved
-``.keras`` models that use them load back (``ridership.engine.runtime``).
+``import ridership`` is quick and changes nothing in the process: it loads no Keras, sets no
+environment variable and installs no import hook; each public name loads its module on first
+use. Call :func:`choose_backend` before Keras loads to train on JAX when it is installed (the
+command line and the notebooks' first cell do); a ``KERAS_BACKEND`` of yours always wins. The
+package's custom layers register with Keras when their module is imported, as Keras' own do;
+:func:`load_model` imports them before it loads a saved ``.keras`` file.
 
 Example:
 
 >>> import ridership
+>>> ridership.choose_backend() in ("jax", "tensorflow")
+True
 >>> df = ridership.load_ridership()
->>> result = ridership.fit_experiment("univar", df)   # as `ridership reproduce` trains it
->>> result.valid_mae                                  # riders
+>>> result = ridership.fit_experiment("linear", df, quick=True)   # as `ridership reproduce --quick` trains it
+>>> result.epochs
+2
 """
 
 from importlib import import_module
 
-from .backend import choose_backend
 from .errors import RidershipError
-from .engine.runtime import register_layers_on_keras_import
-
-choose_backend()
-register_layers_on_keras_import()
 
 __version__ = "0.2.0"
 
 #: Public name -> the module that defines it; each module loads on first use.
 _EXPORTS = {
+    "backend": ["choose_backend"],
+    "saving": ["load_model"],
     "data": ["load_ridership", "read_ridership", "split", "period", "multivariate_frame"],
     "baselines": ["naive_forecast", "naive_errors", "sarima_forecast", "sarima_backtest", "BASELINES"],
     "windows": ["window_arrays", "ahead_arrays", "seq2seq_arrays", "timeseries_dataset", "ahead_dataset",
@@ -43,7 +45,7 @@ _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 _MOVED = {**dict.fromkeys(("reproduce", "runs", "tables", "workers", "runtime", "storage"), "engine"),
           **dict.fromkeys(("shapes", "multistep", "gradients", "cells", "video", "quickdraw", "teaching", "diagrams"),
                           "exercises")}
-__all__ = ["RidershipError", "choose_backend", *_WHERE]
+__all__ = ["RidershipError", *_WHERE]
 
 
 def __getattr__(name: str):

@@ -6,9 +6,11 @@
    (``benchmarks/speed.py``);
 4. else Keras' configured default (TensorFlow).
 
-Keras fixes its backend when it is first imported, so ``import ridership`` makes the choice
-(it imports no Keras itself), and a process that imported Keras first keeps Keras' choice.
-To switch in a notebook, set ``KERAS_BACKEND`` before Jupyter (or the kernel) starts.
+Keras fixes its backend when it is first imported, so :func:`choose_backend` must run before
+that: the ``ridership`` command calls it before any command runs, and each notebook in its
+first cell. ``import ridership`` does not call it (importing the package changes nothing in
+the process). A process that imported Keras first keeps Keras' choice. To switch in a
+notebook, set ``KERAS_BACKEND`` before Jupyter (or the kernel) starts.
 
 TensorFlow's documented settings get quiet defaults here too, which a value of yours overrides:
 ``TF_CPP_MIN_LOG_LEVEL=2`` (no informational lines) and, when TensorFlow is not the backend (it
@@ -52,6 +54,12 @@ def choose_backend(requested: str | None = None) -> str:
         requested: ``"jax"``, ``"tensorflow"``, or ``None``/``"auto"`` for the default order.
 
     Raises ``RidershipError`` when Keras is already loaded on another backend than ``requested``.
+
+    Example:
+
+    >>> import ridership
+    >>> ridership.choose_backend() in ("jax", "tensorflow")   # the one Keras runs on in this process
+    True
     """
     for name, value in QUIET_TENSORFLOW.items():
         os.environ.setdefault(name, value)

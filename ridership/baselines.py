@@ -26,7 +26,8 @@ import pandas as pd
 from . import banded_sarima
 from .data import PERIODS, select
 from .errors import RidershipError
-from .sarima import ORDER, SEASONAL_ORDER, banded_values, check_engine, fit_and_forecast, fit_sarima, one_blas_thread
+from .sarima import (ARIMA_ORDER, SEASONAL_ORDER, banded_values, check_engine, fit_and_forecast, fit_sarima,
+                     one_blas_thread)
 
 ORIGIN = "2019-01-01"
 REFIT_MODES = ("daily", "weekly", "never")
@@ -49,7 +50,7 @@ def naive_errors(df: pd.DataFrame, start: str = "2019-03", end: str = "2019-05",
     return pd.DataFrame({"mae": errors.abs().mean(), "mape": (errors / truth).abs().mean() * 100})
 
 
-def sarima_forecast(series: pd.Series, today: str, origin: str = ORIGIN, order=ORDER,
+def sarima_forecast(series: pd.Series, today: str, origin: str = ORIGIN, order=ARIMA_ORDER,
                     seasonal_order=SEASONAL_ORDER, engine: str = "banded") -> float:
     """The one-day-ahead forecast for the day after ``today`` from data ``origin``..``today``."""
     check_engine(engine)
@@ -90,7 +91,7 @@ def default_workers(engine: str = "banded") -> int:
 
 def sarima_backtest(series: pd.Series, start: str = VALID[0], end: str = VALID[1],
                     origin: str = ORIGIN, refit: str = "daily", workers: int | None = None,
-                    progress: bool = False, order=ORDER, seasonal_order=SEASONAL_ORDER,
+                    progress: bool = False, order=ARIMA_ORDER, seasonal_order=SEASONAL_ORDER,
                     engine: str = "banded") -> Backtest:
     """Forecast each day of ``start``..``end`` from the data before it.
 
@@ -205,7 +206,7 @@ def baseline_table(df: pd.DataFrame, refit: str = "daily", workers: int | None =
          "mae": naive.loc[col, "mae"], "mape_percent": naive.loc[col, "mape"]}
         for col in naive.index
     ]
-    rows.append({"baseline": f"SARIMA{ORDER}x{SEASONAL_ORDER} refit {refit}", "series": "rail",
+    rows.append({"baseline": f"SARIMA{ARIMA_ORDER}x{SEASONAL_ORDER} refit {refit}", "series": "rail",
                  "period": "2019-03..2019-05", "mae": back.mae, "mape_percent": back.mape})
     table = pd.DataFrame(rows)
     table.attrs["sarima"] = back

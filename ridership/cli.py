@@ -10,7 +10,7 @@ import argparse
 import signal
 import sys
 
-from .backend import BACKENDS
+from .backend import BACKENDS, choose_backend
 from .chorales.cli import add_parser as add_chorales_parser
 from .errors import RidershipError
 
@@ -36,11 +36,11 @@ def _positive(text: str) -> int:
 
 
 def _cmd_data(args) -> int:
-    from .data import DATA_SHA256, read_ridership
+    from .data import RIDERSHIP, read_ridership
 
     df, info = read_ridership(args.data)
     print(f"file:               {info.path} (from {info.source})")
-    status = "matches the published checksum" if info.checksum_ok else f"DIFFERS from the published {DATA_SHA256}"
+    status = "matches the published checksum" if info.checksum_ok else f"DIFFERS from the published {RIDERSHIP.sha256}"
     print(f"sha256:             {info.sha256} ({status})")
     print(f"rows:               {info.rows_raw:,} raw, {info.rows:,} after cleaning")
     print(f"duplicates removed: {info.duplicates_removed:,}")
@@ -157,6 +157,7 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
+        choose_backend(getattr(args, "backend", None))  # before any command loads Keras; loads nothing itself
         return args.func(args)
     except RidershipError as exc:
         print(f"ridership: error: {exc}", file=sys.stderr)

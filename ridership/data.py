@@ -11,24 +11,18 @@ from __future__ import annotations
 
 import io
 import os
-import tarfile
-import zlib
 from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
 
+from .archive import ArchiveInfo, fix_hint, open_archive
 from .errors import RidershipError
 from .fetch import RemoteFile, fetch, sha256sum
 
-RIDERSHIP = RemoteFile(
-    filename="ridership.tgz",
-    url="https://github.com/ageron/data/raw/main/ridership.tgz",
-    sha256="0ff99f3dddd886ddea161b68f25f90b56b0468f5c91949b75376fb494516c794",
-    env="RIDERSHIP_DATA",
-    title="the ridership data",
-)
-DATA_URL, DATA_SHA256, ARCHIVE_NAME, ENV_DATA = RIDERSHIP.url, RIDERSHIP.sha256, RIDERSHIP.filename, RIDERSHIP.env
+RIDERSHIP = RemoteFile(filename="ridership.tgz", url="https://github.com/ageron/data/raw/main/ridership.tgz",
+                       sha256="0ff99f3dddd886ddea161b68f25f90b56b0468f5c91949b75376fb494516c794",
+                       env="RIDERSHIP_DATA", title="the ridership data")
 CSV_MEMBER = "ridership/CTA_-_Ridership_-_Daily_Boarding_Totals.csv"
 
 RAW_COLUMNS = {"service_date": "date", "day_type": "day_type", "bus": "bus", "rail_boardings": "rail"}
@@ -44,17 +38,13 @@ PERIODS = {
 }
 SCALE = 1e6  # the chapter feeds the networks millions of riders
 
-_FIX = f"Point {ENV_DATA} at a good copy (e.g. {ENV_DATA}=/path/to/{ARCHIVE_NAME}) or delete the file so it is downloaded again."
+_FIX = fix_hint(RIDERSHIP)
 
 
 @dataclass(frozen=True)
-class DataInfo:
+class DataInfo(ArchiveInfo):
     """Where the data came from and what cleaning did to it."""
 
-    path: str
-    source: str  # "argument", "environment", "cache" or "download"
-    sha256: str
-    checksum_ok: bool
     rows_raw: int
     rows: int
     duplicates_removed: int
@@ -69,20 +59,12 @@ def _read_csv_bytes(file: Path) -> bytes:
     """The CSV's bytes, from a ``.csv`` file or straight out of the archive."""
     if file.suffix.lower() == ".csv":
         return file.read_bytes()
-    try:
-        with tarfile.open(file, "r:gz") as tar:
-            members = [m for m in tar.getmembers() if m.isfile() and m.name.lower().endswith(".csv")]
-            if not members:
-                raise RidershipError(f"{file} holds no CSV file (expected {CSV_MEMBER}). {_FIX}")
-            member = next((m for m in members if m.name == CSV_MEMBER), members[0])
-            return tar.extractfile(member).read()
-    except RidershipError:
-        raise
-    except (EOFError, zlib.error, OSError, tarfile.TarError) as exc:
-        text = str(exc).lower()
-        truncated = isinstance(exc, EOFError) or "end of" in text or "truncated" in text
-        kind = "is truncated" if truncated else "is not a gzip-compressed tar archive"
-        raise RidershipError(f"{file} {kind} ({exc}). {_FIX}") from None
+    with open_archive(file, _FIX) as tar:
+        members = [m for m in tar.getmembers() if m.isfile() and m.name.lower().endswith(".csv")]
+        if not members:
+            raise RidershipError(f"{file} holds no CSV file (expected {CSV_MEMBER}). {_FIX}")
+        member = next((m for m in members if m.name == CSV_MEMBER), members[0])
+        return tar.extractfile(member).read()
 
 
 def parse_csv(raw: bytes, name: str = "the CSV") -> pd.DataFrame:
@@ -155,7 +137,7 @@ def read_ridership(path: str | os.PathLike | None = None, **fetch_kwargs) -> tup
     df, dropped = clean(frame, name=str(file))
     digest = sha256sum(file)
     info = DataInfo(
-        path=str(file), source=source, sha256=digest, checksum_ok=digest == DATA_SHA256,
+        path=str(file), source=source, sha256=digest, checksum_ok=digest == RIDERSHIP.sha256,
         rows_raw=len(frame), rows=len(df), duplicates_removed=dropped,
         start=df.index[0].strftime("%Y-%m-%d"), end=df.index[-1].strftime("%Y-%m-%d"),
     )
@@ -168,8 +150,9 @@ def load_ridership(path: str | os.PathLike | None = None, **fetch_kwargs) -> pd.
     Example:
 
     >>> df = ridership.load_ridership()          # or load_ridership("/path/to/ridership.tgz")
-    >>> df.loc["2019-03-01"].tolist()
-    ['W', 819475, 642516]
+    >>> day = df.loc["2019-03-01"]
+    >>> day.day_type, int(day.bus), int(day.rail)
+    ('W', 812238, 682969)
     """
     return read_ridership(path, **fetch_kwargs)[0]
 

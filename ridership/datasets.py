@@ -23,12 +23,13 @@ from __future__ import annotations
 import pandas as pd
 
 from . import windows as W
+from .settings import AHEAD, FIRST_SEED, SEQ_LENGTH
 from .data import PERIODS, SCALE, multivariate_frame, period
 from .errors import RidershipError
 
 DATA_KINDS = ("univar", "mulvar", "multask", "ahead", "seq2seq", "longer", "downsampled")
 #: Input steps per window for each kind.
-WINDOW_DAYS = {kind: 2 * W.SEQ_LENGTH if kind in ("longer", "downsampled") else W.SEQ_LENGTH for kind in DATA_KINDS}
+WINDOW_DAYS = {kind: 2 * SEQ_LENGTH if kind in ("longer", "downsampled") else SEQ_LENGTH for kind in DATA_KINDS}
 
 
 def _check_kind(kind: str) -> None:
@@ -65,7 +66,7 @@ def chapter_dataset(kind: str, series, shuffle: bool = False):
     order follows whatever ran before.
     """
     _check_kind(kind)
-    seed = W.SEED if shuffle else None
+    seed = FIRST_SEED if shuffle else None
     if kind in ("univar", "mulvar", "multask"):
         target = {"univar": None, "mulvar": 1, "multask": [0, 1]}[kind]
         return W.timeseries_dataset(series, target_cols=target, shuffle=shuffle, seed=seed)
@@ -78,7 +79,7 @@ def chapter_dataset(kind: str, series, shuffle: bool = False):
 def check_periods(kind: str, df: pd.DataFrame) -> None:
     """Raise ``RidershipError`` if a period of ``df`` is too short for one window of ``kind``."""
     _check_kind(kind)
-    needed = WINDOW_DAYS[kind] + (1 if kind in ("univar", "mulvar", "multask") else W.AHEAD)
+    needed = WINDOW_DAYS[kind] + (1 if kind in ("univar", "mulvar", "multask") else AHEAD)
     for name, (start, end) in PERIODS.items():
         days = len(period(df, name))
         if days < needed:

@@ -12,7 +12,6 @@ To add an experiment: a record in ``EXPERIMENTS`` (and, for a new model, its bui
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -24,109 +23,21 @@ from .baselines import BASELINES
 from .data import SCALE, period
 from .datasets import DATA_KINDS, make_data
 from .errors import RidershipError
-
-#: Set ``RIDERSHIP_QUICK=1`` to cap every training at this many epochs: a fast check that
-#: runs exactly the code of a full run (the notebooks and CI use it). Defined here, not in
-#: ``training``, so that ``ridership reproduce``'s parent process can ask without loading Keras.
-QUICK_ENV = "RIDERSHIP_QUICK"
-QUICK_EPOCHS = 2
-
-
-def quick_mode() -> bool:
-    """True when ``RIDERSHIP_QUICK`` is set to anything but empty, 0, false or no."""
-    return os.environ.get(QUICK_ENV, "").strip().lower() not in ("", "0", "false", "no")
-
-#: Batches per call into Keras' compiled training step: one call runs a whole epoch of any
-#: experiment (31 to 33 batches of 32), the same steps in the same order, so the same weights
-#: (a test compares the MAEs); faster per epoch on both backends (``benchmarks/choices.py steps``).
-STEPS_PER_EXECUTION = 64
-ORDERS = ("shuffled", "buffer")
-
-
-@dataclass(frozen=True)
-class Experiment:
-    """One experiment of the chapter.
-
-    Args:
-        name: its name, and its row in the results table.
-        model: the builder in ``ridership.models.MODELS`` the chapter trains.
-        data: the kind of windows (``ridership.datasets.DATA_KINDS``).
-        learning_rate: SGD's learning rate (the chapter's protocol: Huber loss, momentum 0.9).
-        order: how an epoch orders the training windows: ``"shuffled"`` (a full shuffle, as
-            ``timeseries_dataset_from_array(shuffle=True)`` gives) or ``"buffer"`` (time order
-            through a 256-window shuffle buffer, as the chapter's ``tf.data`` pipelines give).
-        book_mae: the book's published validation MAE (riders), for comparison only.
-        extras: extra metrics computed after training (keys of ``EXTRAS``).
-        faster: a model computing the same function from the same initial weights faster on a
-            CPU; trained unless ``chapter_layers=True``.
-        cost: rough relative training time, so that parallel runs start the longest first.
-        model_kwargs: arguments for the builder.
-    """
-
-    name: str
-    model: str
-    data: str
-    learning_rate: float
-    order: str = "shuffled"
-    book_mae: float | None = None
-    extras: tuple[str, ...] = ()
-    faster: str | None = None
-    cost: float = 1.0
-    model_kwargs: dict = field(default_factory=dict)
-
-    def trained_model(self, chapter_layers: bool = False) -> str:
-        """The model a run trains: ``faster`` when there is one, unless the chapter's layers are asked for."""
-        return self.model if chapter_layers or not self.faster else self.faster
-
-    @property
-    def shuffle(self) -> bool | str:
-        """The order as ``fit_and_evaluate``'s ``shuffle`` argument."""
-        return "buffer" if self.order == "buffer" else True
-
-
-SEQ = ("last_step",)  # every sequence-to-sequence model also reports its last step's MAE
-EXPERIMENTS = {e.name: e for e in [
-    Experiment("linear", "linear", "univar", 0.02, book_mae=37_866, cost=5),
-    Experiment("simple_rnn", "simple_rnn", "univar", 0.02, book_mae=102_787, cost=6),
-    Experiment("univar", "univar", "univar", 0.05, book_mae=27_703, cost=9),
-    Experiment("deep", "deep", "univar", 0.01, book_mae=31_211, cost=16),
-    Experiment("mulvar", "mulvar", "mulvar", 0.05, book_mae=22_062, cost=10),
-    Experiment("multask", "multask", "multask", 0.02, book_mae=25_850, extras=("bus_rail",), cost=15),
-    Experiment("ahead", "ahead", "ahead", 0.02, book_mae=35_017, cost=15),
-    Experiment("seq2seq", "seq2seq", "seq2seq", 0.1, "buffer", 45_929, ("horizons", *SEQ), cost=18),
-    Experiment("custom_ln", "custom_ln", "seq2seq", 0.1, "buffer", extras=SEQ, cost=21),
-    Experiment("custom_loop", "custom_loop", "seq2seq", 0.1, "buffer", extras=SEQ, cost=20),
-    Experiment("lstm", "lstm", "seq2seq", 0.1, "buffer", extras=SEQ, cost=59),
-    Experiment("gru", "gru", "seq2seq", 0.1, "buffer", extras=SEQ, cost=62),
-    Experiment("conv_rnn", "conv_rnn", "downsampled", 0.1, "buffer", extras=SEQ, cost=37),
-    Experiment("wavenet", "wavenet", "longer", 0.1, "buffer", extras=SEQ, faster="fused_wavenet", cost=62),
-    Experiment("full_wavenet", "full_wavenet", "longer", 0.1, "buffer", extras=SEQ, cost=66),
-]}
-
-
-def get_experiment(name: str) -> Experiment:
-    if name not in EXPERIMENTS:
-        raise RidershipError(f"Unknown experiment {name!r}; choose one of {', '.join(EXPERIMENTS)}.")
-    return EXPERIMENTS[name]
+from .forecasting import horizon_mae, predict
+from .settings import BATCH_SIZE, FIRST_SEED, MAX_EPOCHS, PATIENCE, SHUFFLES, STEPS_PER_EXECUTION, cap_epochs
 
 
 # --- extra metrics ------------------------------------------------------------------------
 
-def _predict(model, X: np.ndarray, batch_size: int = 256) -> np.ndarray:
-    return np.concatenate([np.asarray(model(X[i:i + batch_size], training=False)) for i in range(0, len(X), batch_size)])
-
-
 def bus_rail(model, data: dict, df: pd.DataFrame) -> dict:
     """The multitask model's validation MAE for each of its outputs (bus, rail), in riders."""
     X, Y = data["valid"]
-    bus, rail = (np.abs(_predict(model, X) - Y).mean(axis=0) * SCALE).tolist()
+    bus, rail = (np.abs(predict(model, X) - Y).mean(axis=0) * SCALE).tolist()
     return {"bus_valid_mae": bus, "rail_valid_mae": rail}
 
 
 def horizons(model, data: dict, df: pd.DataFrame) -> dict:
     """The validation MAE of each horizon (+1 to +14) from each window's last step."""
-    from .forecasting import horizon_mae
-
     truth = period(df["rail"], "valid") / SCALE
     return {"horizons": horizon_mae(model, data["valid"][0], truth).to_dict()}
 
@@ -140,13 +51,99 @@ def last_step(model, data: dict, df: pd.DataFrame) -> dict:
     out = {}
     for part in ("valid", "test"):
         X, Y = data[part]
-        out[f"{part}_last_step_mae"] = float(np.abs(_predict(model, X)[:, -1] - Y[:, -1]).mean() * SCALE)
+        out[f"{part}_last_step_mae"] = float(np.abs(predict(model, X)[:, -1] - Y[:, -1]).mean() * SCALE)
     return out
 
 
 EXTRAS: dict[str, Callable[[Any, dict, pd.DataFrame], dict]] = {
     "bus_rail": bus_rail, "horizons": horizons, "last_step": last_step,
 }
+
+
+# --- the experiments ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Experiment:
+    """One experiment of the chapter.
+
+    Args:
+        name: its name, and its row in the results table.
+        model: the builder in ``ridership.models.MODELS`` the chapter trains.
+        data: the kind of windows (``ridership.datasets.DATA_KINDS``).
+        learning_rate: SGD's learning rate (the chapter's protocol: Huber loss, momentum 0.9).
+        shuffle: the order of the training windows in an epoch, as ``fit_and_evaluate`` takes
+            it (``ridership.settings.SHUFFLES``): ``True``, a full shuffle, as
+            ``timeseries_dataset_from_array(shuffle=True)`` gives; ``"buffer"``, time order
+            through a 256-window shuffle buffer, as the chapter's ``tf.data`` pipelines give.
+        book_mae: the book's published validation MAE (riders), for comparison only.
+        extras: extra metrics computed after training (keys of ``EXTRAS``).
+        faster: a model computing the same function from the same initial weights faster on a
+            CPU; trained unless ``chapter_layers=True``.
+        cost: rough relative training time, so that parallel runs start the longest first.
+        model_kwargs: arguments for the builder.
+
+    Raises ``RidershipError`` for an unknown kind of windows, order or extra metric.
+    """
+
+    name: str
+    model: str
+    data: str
+    learning_rate: float
+    shuffle: bool | str = True
+    book_mae: float | None = None
+    extras: tuple[str, ...] = ()
+    faster: str | None = None
+    cost: float = 1.0
+    model_kwargs: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.data not in DATA_KINDS:
+            raise RidershipError(f"Experiment {self.name!r}: unknown kind of windows {self.data!r}; "
+                                 f"choose one of {', '.join(DATA_KINDS)}.")
+        if self.shuffle not in SHUFFLES or self.shuffle is False:
+            raise RidershipError(f"Experiment {self.name!r}: shuffle must be True or 'buffer'; got {self.shuffle!r}.")
+        unknown = sorted(set(self.extras) - set(EXTRAS))
+        if unknown:
+            raise RidershipError(f"Experiment {self.name!r}: unknown extra metric(s) {', '.join(unknown)}; "
+                                 f"choose from {', '.join(EXTRAS)}.")
+
+    def trained_model(self, chapter_layers: bool = False) -> str:
+        """The model a run trains: ``faster`` when there is one, unless the chapter's layers are asked for."""
+        return self.model if chapter_layers or not self.faster else self.faster
+
+
+SEQ = ("last_step",)  # every sequence-to-sequence model also reports its last step's MAE
+
+
+def _seq2seq(name: str, data: str = "seq2seq", extras: tuple[str, ...] = SEQ, **kwargs) -> Experiment:
+    """The chapter's sequence-to-sequence protocol: learning rate 0.1, the tf.data buffer's order."""
+    return Experiment(name, model=name, data=data, learning_rate=0.1, shuffle="buffer", extras=extras, **kwargs)
+
+
+EXPERIMENTS = {e.name: e for e in [
+    Experiment("linear", model="linear", data="univar", learning_rate=0.02, book_mae=37_866, cost=5),
+    Experiment("simple_rnn", model="simple_rnn", data="univar", learning_rate=0.02, book_mae=102_787, cost=6),
+    Experiment("univar", model="univar", data="univar", learning_rate=0.05, book_mae=27_703, cost=9),
+    Experiment("deep", model="deep", data="univar", learning_rate=0.01, book_mae=31_211, cost=16),
+    Experiment("mulvar", model="mulvar", data="mulvar", learning_rate=0.05, book_mae=22_062, cost=10),
+    Experiment("multask", model="multask", data="multask", learning_rate=0.02, book_mae=25_850,
+               extras=("bus_rail",), cost=15),
+    Experiment("ahead", model="ahead", data="ahead", learning_rate=0.02, book_mae=35_017, cost=15),
+    _seq2seq("seq2seq", book_mae=45_929, extras=("horizons", *SEQ), cost=18),
+    _seq2seq("custom_ln", cost=21),
+    _seq2seq("custom_loop", cost=20),
+    _seq2seq("lstm", cost=59),
+    _seq2seq("gru", cost=62),
+    _seq2seq("conv_rnn", data="downsampled", cost=37),
+    _seq2seq("wavenet", data="longer", faster="fused_wavenet", cost=62),
+    _seq2seq("full_wavenet", data="longer", cost=66),
+]}
+
+
+def get_experiment(name: str) -> Experiment:
+    if name not in EXPERIMENTS:
+        raise RidershipError(f"Unknown experiment {name!r}; choose one of {', '.join(EXPERIMENTS)}.")
+    return EXPERIMENTS[name]
 
 
 # --- training -----------------------------------------------------------------------------
@@ -172,11 +169,11 @@ class ExperimentResult:
                 "test_mae": self.test_mae, "epochs": self.epochs, "seconds": self.seconds, "detail": self.extras}
 
 
-OVERRIDES = ("learning_rate", "epochs", "patience", "batch_size", "verbose", "callbacks", "model_kwargs",
-             "chapter_layers", "data", "quick", "steps_per_execution")
-
-
-def fit_experiment(name: str, df: pd.DataFrame, seed: int = 42, **overrides) -> ExperimentResult:
+def fit_experiment(name: str, df: pd.DataFrame, seed: int = FIRST_SEED, *, learning_rate: float | None = None,
+                   epochs: int = MAX_EPOCHS, patience: int | None = PATIENCE, batch_size: int = BATCH_SIZE,
+                   verbose: int | str = 0, callbacks=(), model_kwargs: dict | None = None,
+                   chapter_layers: bool = False, data: dict | None = None, quick: bool = False,
+                   steps_per_execution: int = STEPS_PER_EXECUTION) -> ExperimentResult:
     """Train experiment ``name`` exactly as ``ridership reproduce`` does; score it in riders.
 
     The chapter's protocol (``ridership.training.fit_and_evaluate``): Huber loss, SGD with
@@ -188,38 +185,37 @@ def fit_experiment(name: str, df: pd.DataFrame, seed: int = 42, **overrides) -> 
         name: a key of ``EXPERIMENTS``.
         df: the daily data (``ridership.load_ridership()``).
         seed: the random seed for the weights and the window order.
-        **overrides: any of ``learning_rate``, ``epochs``, ``patience``, ``batch_size``,
-            ``verbose``, ``callbacks``, ``model_kwargs``; ``chapter_layers=True`` to train the
-            chapter's layers where a faster twin exists (the WaveNet); ``data`` to pass windows
-            already made by ``make_data(experiment.data, df)``; ``quick=True`` for the
-            quick-mode cap on epochs; ``steps_per_execution`` (default ``STEPS_PER_EXECUTION``).
+        learning_rate: instead of the experiment's.
+        epochs: at most this many (capped at ``QUICK_EPOCHS`` in quick mode).
+        patience: epochs without a better validation MAE before stopping; ``None`` trains ``epochs``.
+        batch_size: windows per batch.
+        verbose: Keras' ``verbose``.
+        callbacks: more Keras callbacks.
+        model_kwargs: arguments for the builder, over the experiment's own.
+        chapter_layers: train the chapter's layers where a faster twin exists (the WaveNet).
+        data: windows already made by ``make_data(experiment.data, df)``, to save making them again.
+        quick: quick mode for this call (``RIDERSHIP_QUICK=1`` turns it on everywhere).
+        steps_per_execution: batches per call into Keras' compiled training step.
 
     Example:
 
-    >>> result = ridership.fit_experiment("univar", df)
-    >>> f"{result.valid_mae:,.0f} riders after {result.epochs} epochs"
+    >>> result = ridership.fit_experiment("linear", df, quick=True)
+    >>> result.model_name, result.epochs
+    ('linear', 2)
     """
     from .models import build_model
-    from .training import MAX_EPOCHS, QUICK_EPOCHS, epochs_run, evaluate_mae, fit_and_evaluate, quick_mode
+    from .training import epochs_run, evaluate_mae, fit_and_evaluate
 
-    unknown = sorted(set(overrides) - set(OVERRIDES))
-    if unknown:
-        raise RidershipError(f"fit_experiment got unknown setting(s) {', '.join(unknown)}; "
-                             f"choose from {', '.join(OVERRIDES)}.")
     exp = get_experiment(name)
-    model_name = exp.trained_model(overrides.get("chapter_layers", False))
-    data = overrides.get("data") or make_data(exp.data, df)
-    epochs = overrides.get("epochs", MAX_EPOCHS)
-    if overrides.get("quick") or quick_mode():
-        epochs = min(epochs, QUICK_EPOCHS)
-    kwargs = {**exp.model_kwargs, **overrides.get("model_kwargs", {})}
+    model_name = exp.trained_model(chapter_layers)
+    data = data or make_data(exp.data, df)
+    kwargs = {**exp.model_kwargs, **(model_kwargs or {})}
     tick = time.perf_counter()
     fit = fit_and_evaluate(lambda: build_model(model_name, **kwargs), data["train"], data["valid"],
-                           overrides.get("learning_rate", exp.learning_rate), epochs=epochs,
-                           patience=overrides.get("patience", 50), seed=seed, verbose=overrides.get("verbose", 0),
-                           batch_size=overrides.get("batch_size", 32), callbacks=overrides.get("callbacks", ()),
-                           shuffle=exp.shuffle,
-                           steps_per_execution=overrides.get("steps_per_execution", STEPS_PER_EXECUTION))
+                           exp.learning_rate if learning_rate is None else learning_rate,
+                           epochs=cap_epochs(epochs, quick), patience=patience, seed=seed, verbose=verbose,
+                           batch_size=batch_size, callbacks=callbacks, shuffle=exp.shuffle,
+                           steps_per_execution=steps_per_execution)
     seconds = time.perf_counter() - tick
     model = fit.history.model
     extras = {}
@@ -240,14 +236,12 @@ def versus_book(maes: dict[str, float]) -> pd.DataFrame:
     Example:
 
     >>> versus_book({"univar": 28_465.2})
-                  ours     book  ours / book
+                   ours   book  ours / book
     experiment
-    univar      28,465   27,703        1.028
+    univar      28465.0  27703        1.028
     """
     rows = [{"experiment": name, "ours": float(mae), "book": BOOK_MAE.get(name)} for name, mae in maes.items()]
     table = pd.DataFrame(rows, columns=["experiment", "ours", "book"]).set_index("experiment")
     table["ours / book"] = (table["ours"] / table["book"]).round(3)
     return table.round({"ours": 0})
 
-
-assert all(e.data in DATA_KINDS and e.order in ORDERS and set(e.extras) <= set(EXTRAS) for e in EXPERIMENTS.values())

@@ -35,7 +35,7 @@ class LNSimpleRNNCell(keras.layers.Layer):
     Example:
 
     >>> layer = keras.layers.RNN(LNSimpleRNNCell(32), return_sequences=True)
-    >>> layer(np.zeros((8, 56, 5), "float32")).shape
+    >>> tuple(layer(np.zeros((8, 56, 5), "float32")).shape)
     (8, 56, 32)
     """
 
@@ -91,7 +91,7 @@ class StepLoopRNN(keras.layers.Layer):
     Example:
 
     >>> layer = StepLoopRNN(LNSimpleRNNCell(32))
-    >>> layer(np.zeros((8, 56, 5), "float32")).shape
+    >>> tuple(layer(np.zeros((8, 56, 5), "float32")).shape)
     (8, 32)
     """
 
@@ -148,7 +148,7 @@ class GatedActivationUnit(keras.layers.Layer):
 
     Example:
 
-    >>> GatedActivationUnit()(np.zeros((8, 56, 64), "float32")).shape
+    >>> tuple(GatedActivationUnit()(np.zeros((8, 56, 64), "float32")).shape)
     (8, 56, 32)
     """
 
@@ -199,7 +199,7 @@ class CausalConvStack(keras.layers.Layer):
 
     Example:
 
-    >>> CausalConvStack(32, (1, 2, 4, 8), n_outputs=14)(np.zeros((8, 112, 5), "float32")).shape
+    >>> tuple(CausalConvStack(32, (1, 2, 4, 8), n_outputs=14)(np.zeros((8, 112, 5), "float32")).shape)
     (8, 112, 14)
     """
 

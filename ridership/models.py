@@ -12,7 +12,7 @@ Only ``keras`` is used, so every model runs on the TensorFlow and JAX backends.
 Example:
 
 >>> model = ridership.models.univar()
->>> model(np.zeros((8, 56, 1))).shape          # 8 windows of 56 days -> one forecast each
+>>> tuple(model(np.zeros((8, 56, 1))).shape)          # 8 windows of 56 days -> one forecast each
 (8, 1)
 """
 
@@ -23,10 +23,7 @@ from keras import layers
 
 from .errors import RidershipError
 from .layers import CausalConvStack, GatedActivationUnit, LNSimpleRNNCell, StepLoopRNN
-
-SEQ_LENGTH = 56  # days in a window
-N_FEATURES = 5   # bus, rail, next day's type (3)
-AHEAD = 14       # days forecast at once
+from .settings import AHEAD, N_FEATURES, SEQ_LENGTH
 
 
 def linear(seq_length: int = SEQ_LENGTH) -> keras.Model:

@@ -19,9 +19,9 @@ from .errors import RidershipError
 from .engine.runs import check_run, model_path, run_id
 from .engine.storage import save_figure
 from .engine.tables import BOOK_HORIZONS
+from .settings import FIRST_SEED
 
 TODAY = "2019-02-25"  # the chapter forecasts the two weeks after this day
-FIRST_SEED = 42
 #: The models the figures load (seed 42's).
 FIGURE_MODELS = ("univar", "ahead", "seq2seq")
 
@@ -72,11 +72,11 @@ def _verified(results: Path, name: str) -> Path:
 
 
 def _model(results: Path, name: str):
-    import keras
+    from .saving import load_model
 
     path = _verified(results, name)
     try:
-        return keras.saving.load_model(path)
+        return load_model(path)
     except Exception as exc:  # Keras raises several kinds for a file it cannot read
         raise RidershipError(f"{path} does not load as a Keras model ({exc.__class__.__name__}): run "
                              f"{_rebuild(results, name)} --force to train it again.") from None

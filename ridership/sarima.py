@@ -28,7 +28,7 @@ from threadpoolctl import ThreadpoolController
 from . import banded_sarima
 from .errors import RidershipError
 
-ORDER = (1, 0, 0)
+ARIMA_ORDER = (1, 0, 0)
 SEASONAL_ORDER = (0, 1, 1, 7)
 #: "banded": ``banded_sarima`` where it covers the model and data, statsmodels elsewhere.
 ENGINES = ("banded", "statsmodels")
@@ -48,7 +48,7 @@ def check_engine(engine: str) -> None:
         raise RidershipError(f"Unknown SARIMA engine {engine!r}; choose one of {', '.join(ENGINES)}.")
 
 
-def fit_sarima(series: pd.Series, order=ORDER, seasonal_order=SEASONAL_ORDER, start_params=None,
+def fit_sarima(series: pd.Series, order=ARIMA_ORDER, seasonal_order=SEASONAL_ORDER, start_params=None,
                steady_state: float | None = None, **fit_kwargs):
     """Fit statsmodels' ARIMA on ``series``; return (results, warnings raised).
 
@@ -98,7 +98,7 @@ def one_blas_thread():
     return _blas().limit(limits=1)
 
 
-def fit_and_forecast(history: pd.Series, order=ORDER, seasonal_order=SEASONAL_ORDER,
+def fit_and_forecast(history: pd.Series, order=ARIMA_ORDER, seasonal_order=SEASONAL_ORDER,
                      engine: str = "banded") -> tuple[float, int]:
     """The one-day forecast after ``history`` and the warnings the fit raised."""
     with one_blas_thread():

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import time
 from typing import Callable, NamedTuple
 
 import keras
-import numpy as np
 
 from .batches import BufferShuffled
 from .data import SCALE
 from .errors import RidershipError
-from .experiments import QUICK_ENV, QUICK_EPOCHS, quick_mode  # noqa: F401  (defined where no Keras loads)
 from .engine.runtime import release_freed_memory
-
-MAX_EPOCHS = 500
-PATIENCE = 50
-BATCH_SIZE = 32
+from .settings import (BATCH_SIZE, FIRST_SEED, MAX_EPOCHS, PATIENCE, QUICK_EPOCHS, SHUFFLES,  # noqa: F401
+                       cap_epochs, quick_mode)
 
 
 class FitResult(NamedTuple):
@@ -48,16 +43,6 @@ def evaluate_mae(model: keras.Model, data, batch_size: int = BATCH_SIZE) -> floa
     return float(metrics["mae"]) * SCALE
 
 
-def output_maes(model: keras.Model, data) -> list[float]:
-    """MAE in riders of each output column of a multi-output model on NumPy ``(X, Y)`` (e.g. bus, rail)."""
-    X, Y = data
-    pred = np.asarray(model.predict(X, verbose=0))
-    return [float(v) for v in np.abs(pred - Y).mean(axis=0) * SCALE]
-
-
-SHUFFLES = (True, False, "buffer")
-
-
 def _train_args(data, batch_size: int, shuffle: bool | str, seed: int | None) -> dict:
     """``fit`` arguments for the training windows in the requested order."""
     if shuffle not in SHUFFLES:
@@ -69,7 +54,7 @@ def _train_args(data, batch_size: int, shuffle: bool | str, seed: int | None) ->
 
 
 def fit_and_evaluate(model: keras.Model | Callable[[], keras.Model], train_set, valid_set, learning_rate: float,
-                     epochs: int = MAX_EPOCHS, patience: int | None = PATIENCE, seed: int | None = 42,
+                     epochs: int = MAX_EPOCHS, patience: int | None = PATIENCE, seed: int | None = FIRST_SEED,
                      verbose: int | str = 0, batch_size: int = BATCH_SIZE, callbacks=(), shuffle: bool | str = True,
                      **compile_kwargs) -> FitResult:
     """Train until the validation MAE stops improving for ``patience`` epochs; keep the best weights.
@@ -84,8 +69,7 @@ def fit_and_evaluate(model: keras.Model | Callable[[], keras.Model], train_set, 
     to ``compile`` (``jit_compile``, ``steps_per_execution``). In quick mode
     (``RIDERSHIP_QUICK=1``) at most ``QUICK_EPOCHS`` epochs are trained.
     """
-    if quick_mode():
-        epochs = min(epochs, QUICK_EPOCHS)
+    epochs = cap_epochs(epochs)
     if seed is not None:
         keras.utils.set_random_seed(seed)
     if callable(model) and not isinstance(model, keras.Model):
@@ -97,25 +81,6 @@ def fit_and_evaluate(model: keras.Model | Callable[[], keras.Model], train_set, 
     history = model.fit(**_train_args(train_set, batch_size, shuffle, seed), validation_data=valid_set,
                         epochs=epochs, callbacks=callbacks, verbose=verbose)
     return FitResult(evaluate_mae(model, valid_set, batch_size), history)
-
-
-class EpochTimer(keras.callbacks.Callback):
-    """Records the wall time of each epoch (the first includes tracing and compiling)."""
-
-    def on_train_begin(self, logs=None):
-        self.times = []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._start = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.times.append(time.perf_counter() - self._start)
-
-    @property
-    def steady_ms(self) -> float:
-        """Mean milliseconds per epoch after the first."""
-        later = self.times[1:] or self.times
-        return 1000 * sum(later) / len(later)
 
 
 class ReleaseFreedMemory(keras.callbacks.Callback):
@@ -131,7 +96,3 @@ class ReleaseFreedMemory(keras.callbacks.Callback):
 
 def epochs_run(history: keras.callbacks.History) -> int:
     return len(history.epoch)
-
-
-def best_epoch(history: keras.callbacks.History) -> int:
-    return int(np.argmin(history.history["val_mae"])) + 1

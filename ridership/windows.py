@@ -18,11 +18,7 @@ import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
 from .errors import RidershipError
-
-SEQ_LENGTH = 56  # eight weeks of history
-AHEAD = 14  # two weeks to forecast
-BATCH_SIZE = 32
-SEED = 42
+from .settings import AHEAD, BATCH_SIZE, FIRST_SEED, SEQ_LENGTH
 
 
 def as_array(series, name: str = "series") -> np.ndarray:
@@ -110,7 +106,7 @@ def _blocks(flat: np.ndarray, width: int, step: int, count: int) -> np.ndarray:
 
 
 def timeseries_dataset(series, seq_length: int = SEQ_LENGTH, target_cols=None, batch_size: int = BATCH_SIZE,
-                       shuffle: bool = False, seed: int | None = SEED):
+                       shuffle: bool = False, seed: int | None = FIRST_SEED):
     """The chapter's ``timeseries_dataset_from_array`` call: windows and next-step targets.
 
     Univariate (``target_cols=None``), multivariate (``target_cols=1``: rail) or
@@ -126,7 +122,7 @@ def timeseries_dataset(series, seq_length: int = SEQ_LENGTH, target_cols=None, b
 
 
 def ahead_dataset(series, seq_length: int = SEQ_LENGTH, ahead: int = AHEAD, target_col: int = 1,
-                  batch_size: int = BATCH_SIZE, shuffle: bool = False, seed: int | None = SEED):
+                  batch_size: int = BATCH_SIZE, shuffle: bool = False, seed: int | None = FIRST_SEED):
     """The chapter's 14-steps-ahead dataset: windows of seq_length + ahead, split in two."""
     import keras
 
@@ -142,6 +138,7 @@ def to_windows(dataset, length: int):
 
     Example:
 
+    >>> import tensorflow as tf
     >>> ds = to_windows(tf.data.Dataset.range(6), 4)
     >>> [w.tolist() for w in ds.as_numpy_iterator()]
     [[0, 1, 2, 3], [1, 2, 3, 4], [2, 3, 4, 5]]
@@ -172,6 +169,6 @@ def downsample_targets(Y: np.ndarray, start: int = 3, step: int = 2) -> np.ndarr
 
 
 def dataset_arrays(dataset) -> tuple[np.ndarray, np.ndarray]:
-    """Concatenate a (finite, unshuffled) dataset of (X, Y) batches back into two arrays."""
+    """Concatenate a finite dataset of ``(X, Y)`` batches back into two arrays (the chapter's and the chorales')."""
     xs, ys = zip(*((np.asarray(x), np.asarray(y)) for x, y in dataset))
     return np.concatenate(xs), np.concatenate(ys)

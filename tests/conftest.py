@@ -16,7 +16,9 @@ from pathlib import Path
 
 import pytest
 
-import ridership  # noqa: F401  (chooses the Keras backend before any test imports Keras)
+import ridership
+
+ridership.choose_backend()  # before any test imports Keras: JAX unless KERAS_BACKEND says otherwise
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"

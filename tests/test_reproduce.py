@@ -9,7 +9,7 @@ import pytest
 from ridership import RidershipError
 from ridership.experiments import EXPERIMENTS, STEPS_PER_EXECUTION
 from ridership.engine.reproduce import parse_only, reproduce
-from ridership.engine.tables import BOOK_HORIZONS, ORDER
+from ridership.engine.tables import BOOK_HORIZONS, ROW_ORDER
 
 QUIET = {"progress": False}
 
@@ -18,17 +18,17 @@ def test_quick_run_writes_every_experiment_and_rerun_skips(tmp_path, data_path):
     out = tmp_path / "results"
     lines = []
     table = reproduce(out, quick=True, data_path=data_path, log=lines.append, **QUIET)
-    assert list(table["experiment"]) == list(ORDER)
+    assert list(table["experiment"]) == list(ROW_ORDER)
     csv = pd.read_csv(out / "results.csv")
-    assert list(csv["experiment"]) == list(ORDER)
+    assert list(csv["experiment"]) == list(ROW_ORDER)
     assert {"experiment", "valid_mae", "last_step_mae", "test_mae", "book_mae", "ratio", "epochs", "seconds",
             "backend", "seeds", "mode"} <= set(csv.columns)
     assert csv["valid_mae"].gt(0).all() and csv["test_mae"].gt(0).all()
     assert csv.loc[csv.experiment == "naive", "valid_mae"].item() == pytest.approx(42_143.3, abs=0.1)
     sequence = [e.name for e in EXPERIMENTS.values() if "last_step" in e.extras]
-    assert csv.set_index("experiment")["last_step_mae"].notna().to_dict() == {n: n in sequence for n in ORDER}
-    assert len(json.loads((out / "results.json").read_text())) == len(ORDER)
-    assert (out / "results.md").read_text().count("\n") == len(ORDER) + 2
+    assert csv.set_index("experiment")["last_step_mae"].notna().to_dict() == {n: n in sequence for n in ROW_ORDER}
+    assert len(json.loads((out / "results.json").read_text())) == len(ROW_ORDER)
+    assert (out / "results.md").read_text().count("\n") == len(ROW_ORDER) + 2
     assert len(pd.read_csv(out / "horizons.csv")) == 14
     assert len(list((out / "models").glob("*.keras"))) == len(EXPERIMENTS)
     assert keras.saving.load_model(out / "models" / "univar-seed42.keras").steps_per_execution == STEPS_PER_EXECUTION
@@ -38,7 +38,7 @@ def test_quick_run_writes_every_experiment_and_rerun_skips(tmp_path, data_path):
 
     again = []
     reproduce(out, quick=True, data_path=data_path, log=again.append, **QUIET)
-    assert len(again) == len(ORDER) and all("skipped" in line for line in again)
+    assert len(again) == len(ROW_ORDER) and all("skipped" in line for line in again)
 
     # the model figures come from the saved models and tables, without retraining
     from ridership.cli import main

@@ -9,6 +9,7 @@ import argparse
 from pathlib import Path
 
 from ..errors import RidershipError
+from ..settings import CHORDS, FIRST_SEED, GENERATION_METHODS, SEED_CHORALE, SEED_CHORDS
 
 DATA_HELP = "path to jsb_chorales.tgz (default: $RIDERSHIP_CHORALES, then the cache, then a download)"
 DEFAULT_OUT = "results/chorales"  # as ridership.chorales.train.DEFAULT_OUT, kept here free of imports
@@ -48,13 +49,13 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     where.add_argument("--model", help="a saved .keras chorale model")
     p.add_argument("--run", help="with --results: the run to use, e.g. fast-seed43")
     p.add_argument("--data", help=DATA_HELP)
-    p.add_argument("--seed-chorale", type=int, default=2,
-                   help="the test chorale whose first chords seed it (default: 2)")
-    p.add_argument("--seed-chords", type=int, default=8, help="how many of its chords (default: 8)")
-    p.add_argument("--chords", type=int, default=56, help="chords to generate (default: 56)")
+    p.add_argument("--seed-chorale", type=int, default=SEED_CHORALE,
+                   help=f"the test chorale whose first chords seed it (default: {SEED_CHORALE})")
+    p.add_argument("--seed-chords", type=int, default=SEED_CHORDS, help=f"how many of its chords (default: {SEED_CHORDS})")
+    p.add_argument("--chords", type=int, default=CHORDS, help=f"chords to generate (default: {CHORDS})")
     p.add_argument("--temperature", type=float, default=0.0, help="0 for greedy (default), else > 0 to sample")
-    p.add_argument("--random-seed", type=int, default=42, help="the sampling's seed (default: 42)")
-    p.add_argument("--method", choices=("fast", "plain"), default="fast",
+    p.add_argument("--random-seed", type=int, default=FIRST_SEED, help=f"the sampling's seed (default: {FIRST_SEED})")
+    p.add_argument("--method", choices=GENERATION_METHODS, default="fast",
                    help="fast (default: one step at a time, states kept) or plain (the model rerun for every note)")
     p.add_argument("--out", default=DEFAULT_GENERATED, help=f"folder for the files (default: {DEFAULT_GENERATED})")
     p.set_defaults(func=cmd_generate)

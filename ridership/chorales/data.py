@@ -14,40 +14,30 @@ in the order of their file names, so ``test[2]`` is the third test chorale.
 from __future__ import annotations
 
 import os
-import tarfile
-import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 import numpy as np
 
+from ..archive import ArchiveInfo, fix_hint, open_archive
 from ..errors import RidershipError
 from ..fetch import RemoteFile, fetch, sha256sum
 
-CHORALES = RemoteFile(
-    filename="jsb_chorales.tgz",
-    url="https://github.com/ageron/data/raw/main/jsb_chorales.tgz",
-    sha256="e722fbc866fc1ba0bac56a6fcad95d7e3e584da80173e13932e3da441440efd7",
-    env="RIDERSHIP_CHORALES",
-    title="the JSB chorales",
-)
+CHORALES = RemoteFile(filename="jsb_chorales.tgz", url="https://github.com/ageron/data/raw/main/jsb_chorales.tgz",
+                      sha256="e722fbc866fc1ba0bac56a6fcad95d7e3e584da80173e13932e3da441440efd7",
+                      env="RIDERSHIP_CHORALES", title="the JSB chorales")
 SPLITS = ("train", "valid", "test")
 VOICES = ("note0", "note1", "note2", "note3")
 MIN_NOTE, MAX_NOTE = 36, 81  # the lowest and highest piano keys the chorales use; 0 is silence
 SILENCE = 0
 
-_FIX = (f"Point {CHORALES.env} at a good copy (e.g. {CHORALES.env}=/path/to/{CHORALES.filename}) "
-        "or delete the file so it is downloaded again.")
+_FIX = fix_hint(CHORALES)
 
 
 @dataclass(frozen=True)
-class ChoralesInfo:
+class ChoralesInfo(ArchiveInfo):
     """Where the chorales came from, and how many each split holds."""
 
-    path: str
-    source: str  # "argument", "environment", "cache" or "download"
-    sha256: str
-    checksum_ok: bool
     counts: dict  # split -> number of chorales
     chords: dict  # split -> number of chords (rows) in all its chorales
 
@@ -63,17 +53,11 @@ def _split_of(name: str) -> str | None:
 def _read_members(file: Path) -> dict[str, list[tuple[str, bytes]]]:
     """The CSV files of each split, as ``(member name, bytes)`` sorted by name."""
     found: dict[str, list[tuple[str, bytes]]] = {split: [] for split in SPLITS}
-    try:
-        with tarfile.open(file, "r:gz") as tar:
-            for member in tar:
-                split = _split_of(member.name)
-                if member.isfile() and split:
-                    found[split].append((member.name, tar.extractfile(member).read()))
-    except (EOFError, zlib.error, OSError, tarfile.TarError) as exc:
-        text = str(exc).lower()
-        truncated = isinstance(exc, EOFError) or "end of" in text or "truncated" in text
-        kind = "is truncated" if truncated else "is not a gzip-compressed tar archive"
-        raise RidershipError(f"{file} {kind} ({exc}). {_FIX}") from None
+    with open_archive(file, _FIX) as tar:
+        for member in tar:
+            split = _split_of(member.name)
+            if member.isfile() and split:
+                found[split].append((member.name, tar.extractfile(member).read()))
     missing = [split for split in SPLITS if not found[split]]
     if missing:
         raise RidershipError(f"{file} holds no chorales for the split(s) {', '.join(missing)} (expected CSV files "

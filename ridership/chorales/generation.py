@@ -34,14 +34,11 @@ import numpy as np
 from keras import ops
 
 from ..errors import RidershipError
+from ..settings import CHORDS, FIRST_SEED, GENERATION_METHODS
 from .data import MAX_NOTE, MIN_NOTE, SILENCE
 from .layers import ProjectedLSTM
 from .windows import N_TOKENS, N_VOICES, to_notes, to_tokens
 
-CHORDS = 56  # chords to add, as in the exercise
-SEED_CHORDS = 8  # the exercise seeds with the first 8 chords of test chorale 2
-SEED_CHORALE = 2
-METHODS = ("fast", "plain")
 
 
 def check_request(seed_chords, chords: int, temperature: float | None) -> np.ndarray:
@@ -81,7 +78,7 @@ def _choose(probabilities: np.ndarray, temperature: float | None, noise: np.ndar
     return int(np.argmax(np.log(np.maximum(probabilities, 1e-30)) / temperature + noise))
 
 
-def generate(model, seed_chords, chords: int = CHORDS, temperature: float | None = None, seed: int | None = 42,
+def generate(model, seed_chords, chords: int = CHORDS, temperature: float | None = None, seed: int | None = FIRST_SEED,
              method: str = "fast") -> np.ndarray:
     """The seed chords followed by ``chords`` new ones, as piano keys ``(len(seed) + chords, 4)``.
 
@@ -95,15 +92,17 @@ def generate(model, seed_chords, chords: int = CHORDS, temperature: float | None
 
     Example:
 
+    >>> from ridership.chorales import fast_bach_model, load_chorales
+    >>> model = fast_bach_model()       # untrained here; `ridership chorales train` saves trained ones
     >>> test = load_chorales()["test"]
-    >>> new = generate(model, test[2][:8], chords=56)                    # greedy
-    >>> hot = generate(model, test[2][:8], temperature=1.5, seed=7)      # sampled
-    >>> new.shape
-    (64, 4)
+    >>> new = generate(model, test[2][:8], chords=8)                     # greedy
+    >>> hot = generate(model, test[2][:8], chords=8, temperature=1.5, seed=7)   # sampled
+    >>> new.shape, bool((new[:8] == test[2][:8]).all())                  # the seed chords come first
+    ((16, 4), True)
     """
     seed_notes = check_request(seed_chords, chords, temperature)
-    if method not in METHODS:
-        raise RidershipError(f"Unknown generation method {method!r}; choose one of {', '.join(METHODS)}.")
+    if method not in GENERATION_METHODS:
+        raise RidershipError(f"Unknown generation method {method!r}; choose one of {', '.join(GENERATION_METHODS)}.")
     tokens = to_tokens(seed_notes).reshape(-1)
     n_new = chords * N_VOICES
     noise = gumbel_noise(n_new, seed) if temperature is not None else np.zeros((n_new, N_TOKENS), np.float32)

@@ -132,7 +132,7 @@ class ProjectedLSTM(keras.layers.Layer):
     Example:
 
     >>> lstm = ProjectedLSTM(256)
-    >>> lstm(keras.ops.ones((2, 10, 96))).shape
+    >>> tuple(lstm(keras.ops.ones((2, 10, 96))).shape)
     (2, 10, 256)
     """
 

@@ -43,7 +43,7 @@ def bach_model(n_tokens: int = N_TOKENS, embedding_dim: int = EMBEDDING_DIM, fil
     Example:
 
     >>> model = bach_model()
-    >>> model(keras.ops.zeros((2, 131), dtype="int32")).shape
+    >>> tuple(model(keras.ops.zeros((2, 131), dtype="int32")).shape)
     (2, 131, 47)
     """
     inputs = keras.Input((None,), dtype="int32", name="tokens")

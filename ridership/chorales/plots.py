@@ -18,8 +18,10 @@ def piano_roll(chorale, seed_chords: int = 0, title: str | None = None) -> Figur
 
     Example:
 
-    >>> fig = piano_roll(generate(model, seed, 56), seed_chords=8, title="greedy")
-    >>> ridership.engine.storage.save_figure(fig, "chorale.png")
+    >>> from ridership.chorales import load_chorales
+    >>> fig = piano_roll(load_chorales()["test"][2][:16], seed_chords=8, title="test chorale 2")
+    >>> fig.axes[0].get_title()
+    'test chorale 2'
     """
     notes = check_chorale(chorale)
     fig = Figure(figsize=(10, 4))

@@ -37,7 +37,7 @@ EPSILON = 1e-7  # Keras clips probabilities so before taking logs
 VOICE_NAMES = ("soprano", "alto", "tenor", "bass")  # note0 .. note3
 #: The exercise's published test scores (the book's notebook), for comparison only.
 BOOK = {"accuracy": 0.8164, "cross_entropy": 0.6631}
-BASELINES = ("most_frequent", "repeat", "transition", "transition_beat")
+BASELINE_NAMES = ("most_frequent", "repeat", "transition", "transition_beat")
 BEAT = 4  # chords (sixteenths) per quarter note
 SMOOTHING = 0.5
 
@@ -165,7 +165,9 @@ def baseline_scores(train, windows) -> dict:
 
     Example:
 
-    >>> table = baseline_scores(train_windows, test_windows)
+    >>> from ridership.chorales import load_chorales, window_arrays
+    >>> chorales = load_chorales()
+    >>> table = baseline_scores(window_arrays(chorales["train"]), window_arrays(chorales["test"]))
     >>> round(table["repeat"].accuracy, 2)        # three notes in four repeat the voice's last one
     0.75
     """
@@ -201,6 +203,6 @@ def comparison_table(rows: dict, book: bool = True):
     return pd.DataFrame(records, index=names).astype("float64").round(4)
 
 
-__all__ = ["BASELINES", "BOOK", "Scores", "VOICE_NAMES", "baseline_scores", "comparison_table",
+__all__ = ["BASELINE_NAMES", "BOOK", "Scores", "VOICE_NAMES", "baseline_scores", "comparison_table",
            "previous_same_voice", "score_guesses", "score_model", "score_probabilities", "target_beats",
            "target_voices"]

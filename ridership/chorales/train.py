@@ -26,14 +26,13 @@ from ..batches import BufferShuffled
 from ..errors import RidershipError
 from ..engine.runs import check_run, describe, folder_lock, model_path, remove_temporaries, run_id, write_run
 from ..engine.storage import atomic_path, writable_folder, write_json, write_text
-from ..training import QUICK_EPOCHS, quick_mode
+from ..settings import FIRST_SEED, cap_epochs, quick_mode
 from .data import load_chorales
 from .models import BUILDERS, DEFAULT_BUILDER, EPOCHS, build, compile_bach
 from .scoring import BOOK, baseline_scores, score_model
 from .windows import BATCH_SIZE, SHUFFLE_BUFFER, window_arrays
 
 DEFAULT_OUT = "results/chorales"
-FIRST_SEED = 42
 #: Training batches per call into Keras' compiled step, at most an epoch's (98): Keras then runs an
 #: epoch's steps back to back instead of returning to its per-batch bookkeeping between them (as
 #: ``ridership reproduce`` does): the same steps in the same order.
@@ -94,8 +93,7 @@ def fit_chorales(builder=DEFAULT_BUILDER, train=None, valid=None, epochs: int = 
         raise RidershipError(f"epochs must be a whole number >= 1; got {epochs!r}.")
     if batches is not None and (isinstance(batches, bool) or not isinstance(batches, (int, np.integer)) or batches < 1):
         raise RidershipError(f"batches must be a whole number >= 1, or None for whole epochs; got {batches!r}.")
-    if quick_mode():
-        epochs = min(epochs, QUICK_EPOCHS)
+    epochs = cap_epochs(epochs)
     if seed is not None:
         keras.utils.set_random_seed(seed)
     model = build(builder) if isinstance(builder, str) else builder()
@@ -147,7 +145,7 @@ def train_chorales(out: str | Path = DEFAULT_OUT, seeds: int = 3, epochs: int = 
 
     _check_args(seeds, epochs, batches, model)
     quick = quick or quick_mode()
-    epochs = min(epochs, QUICK_EPOCHS) if quick else epochs
+    epochs = cap_epochs(epochs, quick)
     backend = keras.backend.backend()
     kind = run_kind(model, epochs, batches, quick, backend)
     out = writable_folder(out, "runs", "models")

@@ -21,6 +21,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ..errors import RidershipError
+from ..windows import dataset_arrays  # noqa: F401  (the same for the chorales' datasets)
 from .data import MAX_NOTE, MIN_NOTE, SILENCE, VOICES
 
 N_VOICES = len(VOICES)
@@ -65,6 +66,7 @@ def window_arrays(chorales, window: int = WINDOW_CHORDS, shift: int = SHIFT) -> 
 
     Example:
 
+    >>> from ridership.chorales import load_chorales
     >>> X, Y = window_arrays(load_chorales()["train"])
     >>> X.shape, Y.shape          # 131 tokens each: 33 chords of 4 notes, less one
     ((3111, 131), (3111, 131))
@@ -120,9 +122,3 @@ def bach_dataset(chorales, batch_size: int = BATCH_SIZE, shuffle_buffer_size: in
         dataset = dataset.shuffle(shuffle_buffer_size, seed=seed)
     dataset = dataset.batch(batch_size).map(lambda batch: (batch[:, :-1], batch[:, 1:]))
     return dataset.prefetch(1)
-
-
-def dataset_arrays(dataset) -> tuple[np.ndarray, np.ndarray]:
-    """Concatenate a finite dataset of ``(X, Y)`` batches back into two arrays."""
-    xs, ys = zip(*((np.asarray(x), np.asarray(y)) for x, y in dataset))
-    return np.concatenate(xs), np.concatenate(ys)

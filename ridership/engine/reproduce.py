@@ -26,13 +26,13 @@ import pandas as pd
 from ..baselines import BASELINES
 from ..datasets import check_periods
 from ..errors import RidershipError
-from ..experiments import EXPERIMENTS, quick_mode
-from .runs import (MODELS, RUNS, check_run, describe, folder_lock, load_runs, model_path, remove_temporaries, run_id,
-                   write_run)
+from ..experiments import EXPERIMENTS
+from ..settings import FIRST_SEED, quick_mode
+from .runs import (MODELS_DIR, RUNS_DIR, check_run, describe, folder_lock, load_runs, model_path, remove_temporaries,
+                   run_id, write_run)
 from .storage import atomic_path, output_error, writable_folder
-from .tables import ORDER, write_tables
+from .tables import ROW_ORDER, write_tables
 
-FIRST_SEED = 42
 COMPILE_CACHE = "compile-cache"
 #: What a run record holds besides the common fields (``ridership.engine.runs``).
 RUN_FIELDS = {"experiment": str, "seed": (int, type(None)), "valid_mae": float, "test_mae": float,
@@ -45,15 +45,15 @@ _CACHE_WARNING = "Error reading persistent compilation cache entry"
 def parse_only(only: str | None) -> list[str]:
     """The experiments to run, in the chapter's order; unknown names are an error."""
     if only is None:
-        return list(ORDER)
+        return list(ROW_ORDER)
     names = [n.strip() for n in only.split(",") if n.strip()]
     if not names:
         raise RidershipError(f"--only {only!r} names no experiment; give names such as univar,lstm "
-                             f"(choose from {', '.join(ORDER)}), or leave --only out to run them all.")
-    unknown = [n for n in names if n not in ORDER]
+                             f"(choose from {', '.join(ROW_ORDER)}), or leave --only out to run them all.")
+    unknown = [n for n in names if n not in ROW_ORDER]
     if unknown:
-        raise RidershipError(f"Unknown experiment(s) {', '.join(unknown)}; choose from {', '.join(ORDER)}.")
-    return [n for n in ORDER if n in names]
+        raise RidershipError(f"Unknown experiment(s) {', '.join(unknown)}; choose from {', '.join(ROW_ORDER)}.")
+    return [n for n in ROW_ORDER if n in names]
 
 
 def fingerprint(df: pd.DataFrame) -> str:
@@ -82,9 +82,11 @@ class Settings:
 
 def run_job(job: tuple, cpus: list[int]) -> dict:
     """Train (or backtest) one run in this worker process; save its model; write its record."""
+    from ..backend import choose_backend
     from .runtime import import_tensorflow_quietly, keep_tensorflow_out, release_freed_memory, use_cpus
 
     name, seed, settings, df = job
+    choose_backend(settings["backend"])  # the parent's choice, with its quiet TensorFlow settings
     use_cpus(cpus)
     if settings["backend"] == "tensorflow":
         import_tensorflow_quietly()
@@ -120,7 +122,7 @@ def run_job(job: tuple, cpus: list[int]) -> dict:
     try:
         return write_run(out, rid, settings.kind(name), result, files)
     except OSError as exc:
-        raise output_error(exc, out / RUNS, "a run record") from None
+        raise output_error(exc, out / RUNS_DIR, "a run record") from None
 
 
 def _worker_env(settings: Settings) -> dict:
@@ -174,7 +176,7 @@ def reproduce(out: str | Path = "results", only: str | None = None, seeds: int =
         check_periods(kind, df)
     settings = Settings(str(out), "quick" if quick or quick_mode() else "full", choose_backend(backend),
                         fingerprint(df), chapter_layers, verbose, compile_cache)
-    out = writable_folder(out, RUNS, MODELS)
+    out = writable_folder(out, RUNS_DIR, MODELS_DIR)
     with folder_lock(out), tqdm(total=0, desc="reproduce", unit="run", leave=False,
                                 disable=None if progress and not verbose else True) as bar:
         log = log or bar.write  # lines print above the progress bar
@@ -242,7 +244,7 @@ def _tables(out: Path, settings: Settings) -> pd.DataFrame:
     """Rewrite the tables from the runs of this command's kind (others are left alone)."""
     def same_kind(record):
         name = record.get("experiment")
-        return name in ORDER and record["kind"] == settings.kind(name)
+        return name in ROW_ORDER and record["kind"] == settings.kind(name)
 
     try:
         return write_tables(out, load_runs(out, RUN_FIELDS, same_kind))

@@ -31,7 +31,7 @@ from .storage import write_json
 
 #: The layout of a record; a record of another schema is treated as damaged and redone.
 SCHEMA = 1
-RUNS, MODELS = "runs", "models"
+RUNS_DIR, MODELS_DIR = "runs", "models"
 #: What every record holds, whatever wrote it.
 COMMON_FIELDS = {"schema": int, "run": str, "kind": dict, "files": dict, "seconds": float}
 
@@ -51,11 +51,11 @@ def run_id(name: str, seed: int | None) -> str:
 
 
 def record_path(out: Path, rid: str) -> Path:
-    return Path(out) / RUNS / f"{rid}.json"
+    return Path(out) / RUNS_DIR / f"{rid}.json"
 
 
 def model_path(out: Path, rid: str) -> Path:
-    return Path(out) / MODELS / f"{rid}.keras"
+    return Path(out) / MODELS_DIR / f"{rid}.keras"
 
 
 def file_entry(path: Path, out: Path) -> dict:
@@ -147,7 +147,7 @@ def load_runs(out: Path, fields: dict | None = None, kind_of=None) -> list[dict]
     Damaged records, records of other kinds and stray files are left alone and left out.
     """
     found = []
-    for path in sorted((Path(out) / RUNS).glob("[!.]*.json")):
+    for path in sorted((Path(out) / RUNS_DIR).glob("[!.]*.json")):
         try:
             record = read_run(path, fields)
         except RidershipError:
@@ -160,7 +160,7 @@ def load_runs(out: Path, fields: dict | None = None, kind_of=None) -> list[dict]
 def remove_temporaries(out: Path) -> list[Path]:
     """Delete the hidden temporary files an interrupted write left in ``out`` and its run folders."""
     removed = []
-    for folder in (Path(out), Path(out) / RUNS, Path(out) / MODELS):
+    for folder in (Path(out), Path(out) / RUNS_DIR, Path(out) / MODELS_DIR):
         for path in folder.glob(".*.tmp*"):
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()

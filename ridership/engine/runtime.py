@@ -1,10 +1,5 @@
 """The package's process-level settings, in one place, each with why it exists.
 
-- :func:`register_layers_on_keras_import`: ``import ridership`` imports no Keras, so that
-  commands which do not train start at once (``ridership --help`` and ``ridership data``
-  load neither Keras nor TensorFlow). A saved model that uses the package's layers still
-  loads after ``import ridership``: the layers register themselves as soon as Keras is
-  imported, through a standard import hook (``sys.meta_path``) that removes itself once used.
 - :func:`import_tensorflow_quietly`: on the TensorFlow backend, a worker imports TensorFlow with
   its C++ start-up notices (printed before its logging starts, whatever the log level) taken
   out of what it writes to standard error; anything else it prints is passed on.
@@ -27,54 +22,8 @@
 from __future__ import annotations
 
 import ctypes
-import importlib
-import importlib.abc
-import importlib.util
 import os
 import sys
-
-#: The modules that register the package's Keras layers (``ridership.chorales`` has its own).
-LAYER_MODULES = ("ridership.layers", "ridership.chorales.layers")
-
-
-class _AfterKeras(importlib.abc.MetaPathFinder):
-    """Finds ``keras`` as usual, and imports ``LAYER_MODULES`` once Keras has loaded."""
-
-    def find_spec(self, fullname, path=None, target=None):
-        if fullname != "keras":
-            return None
-        if self in sys.meta_path:
-            sys.meta_path.remove(self)  # used once; also lets the lookup below find the real Keras
-        spec = importlib.util.find_spec("keras")
-        if spec is None or spec.loader is None:
-            return spec
-        spec.loader = _ThenLayers(spec.loader)
-        return spec
-
-
-class _ThenLayers(importlib.abc.Loader):
-    def __init__(self, loader):
-        self.loader = loader
-
-    def create_module(self, spec):
-        return self.loader.create_module(spec)
-
-    def exec_module(self, module):
-        self.loader.exec_module(module)
-        _register()
-
-
-def _register() -> None:
-    for name in LAYER_MODULES:
-        importlib.import_module(name)  # its decorators register the layers with Keras
-
-
-def register_layers_on_keras_import() -> None:
-    """Register the package's Keras layers now if Keras is loaded, else as soon as it is."""
-    if "keras" in sys.modules:
-        _register()
-    elif not any(isinstance(finder, _AfterKeras) for finder in sys.meta_path):
-        sys.meta_path.insert(0, _AfterKeras())
 
 
 def keep_tensorflow_out() -> bool:

@@ -21,7 +21,7 @@ from ..experiments import BOOK_MAE, EXPERIMENTS
 from .storage import atomic_path, write_json, write_text
 
 #: Every row of the table, in the chapter's order.
-ORDER = (*BASELINES, *EXPERIMENTS)
+ROW_ORDER = (*BASELINES, *EXPERIMENTS)
 #: The book's per-horizon validation MAE of its seq2seq model (it publishes the first and the last).
 BOOK_HORIZONS = {"+1": 25_519, "+14": 34_322}
 COLUMNS = ["experiment", "valid_mae", "valid_min", "valid_max", "last_step_mae", "test_mae", "book_mae", "ratio",
@@ -38,7 +38,7 @@ def summarise(runs: list[dict]) -> pd.DataFrame:
     for run in runs:
         by_name.setdefault(run["experiment"], []).append(run)
     rows = []
-    for name in ORDER:
+    for name in ROW_ORDER:
         group = by_name.get(name)
         if not group:
             continue

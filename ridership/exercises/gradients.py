@@ -16,7 +16,11 @@ GRU; :func:`relative_gradient_norms` tabulates several side by side and
 Example:
 
 >>> X = np.random.default_rng(0).normal(size=(16, 60, 1))
->>> relative_gradient_norms({"SimpleRNN": rnn_probe(16), "layer norm": rnn_probe(16, layer_norm=True)}, X)
+>>> norms = relative_gradient_norms({"SimpleRNN": rnn_probe(16), "layer norm": rnn_probe(16, layer_norm=True)}, X)
+>>> norms.columns.tolist()                  # steps back from the last, each step's gradient over the last's
+[0, 10, 20, 30, 40, 50, 59]
+>>> bool(norms.loc["layer norm", 40] > norms.loc["SimpleRNN", 40])   # layer norm keeps more of it
+True
 
 Gradients come from Keras' own training step, so they are computed by whichever backend
 runs (TensorFlow or JAX), with ``keras`` only: the inputs pass through a layer that adds a
@@ -203,7 +207,9 @@ def relative_gradient_norms(models: dict[str, keras.Model], X, every: int = 10, 
     Example:
 
     >>> X = np.random.default_rng(0).normal(size=(16, 60, 1))
-    >>> relative_gradient_norms({"plain": rnn_probe(), "layer norm": rnn_probe(layer_norm=True)}, X)
+    >>> norms = relative_gradient_norms({"plain": rnn_probe(), "layer norm": rnn_probe(layer_norm=True)}, X)
+    >>> norms.index.tolist()
+    ['plain', 'layer norm']
     """
     if not isinstance(every, (int, np.integer)) or every < 1:
         raise RidershipError(f"every must be a whole number >= 1; got {every!r}.")

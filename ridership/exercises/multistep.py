@@ -19,7 +19,9 @@ import pandas as pd
 
 from ..data import SCALE, multivariate_frame, period
 from ..errors import RidershipError
-from ..windows import SEQ_LENGTH, ahead_arrays
+from ..forecasting import iterate, predict
+from ..settings import SEQ_LENGTH
+from ..windows import ahead_arrays
 
 #: Each approach and the experiment that trains its model (``ridership.experiments.EXPERIMENTS``).
 APPROACHES = {"iterative": "univar", "direct": "ahead", "seq2seq": "seq2seq"}
@@ -42,11 +44,6 @@ def horizon_windows(df: pd.DataFrame, part: str = "valid", steps: int = STEPS,
     return {"univariate": X1, "multivariate": X5, "targets": Y1}
 
 
-def _predict(model, X: np.ndarray, batch_size: int = 256) -> np.ndarray:
-    return np.concatenate([np.asarray(model(X[i:i + batch_size], training=False))
-                           for i in range(0, len(X), batch_size)])
-
-
 def forecast_ahead(model, approach: str, X: np.ndarray, steps: int = STEPS) -> np.ndarray:
     """``steps`` days after the end of every window of ``X``, by ``approach``: ``(windows, steps)``, millions.
 
@@ -60,15 +57,8 @@ def forecast_ahead(model, approach: str, X: np.ndarray, steps: int = STEPS) -> n
         raise RidershipError(f"Unknown approach {approach!r}; choose one of {', '.join(APPROACHES)}.")
     X = np.asarray(X, dtype="float32")
     if approach == "iterative":
-        if X.shape[-1] != 1:
-            raise RidershipError(f"The iterative approach feeds its forecasts back as the only input column; "
-                                 f"X must have 1 feature, got {X.shape[-1]}.")
-        length, window = X.shape[1], X
-        for _ in range(steps):  # every window at once, one day per pass
-            tomorrow = _predict(model, window[:, -length:]).reshape(len(X), 1, 1).astype("float32")
-            window = np.concatenate([window, tomorrow], axis=1)
-        return window[:, length:, 0]
-    Y = _predict(model, X)
+        return iterate(model, X, steps)
+    Y = predict(model, X)
     if approach == "seq2seq":
         if Y.ndim != 3:
             raise RidershipError(f"A seq2seq model returns (windows, time, days ahead); got {Y.shape}.")
@@ -89,8 +79,10 @@ def horizon_maes(models: dict, df: pd.DataFrame, part: str = "valid", steps: int
 
     Example:
 
-    >>> models = {a: ridership.fit_experiment(e, df).model for a, e in APPROACHES.items()}
-    >>> horizon_maes(models, df)        # one row per approach, columns +1 .. +7
+    >>> models = {a: ridership.fit_experiment(e, df, quick=True).model for a, e in APPROACHES.items()}
+    >>> table = horizon_maes(models, df)
+    >>> table.index.tolist(), table.columns.tolist()     # one row per approach, one column per day ahead
+    (['iterative', 'direct', 'seq2seq'], ['+1', '+2', '+3', '+4', '+5', '+6', '+7'])
     """
     if not models:
         raise RidershipError(f"No models given: pass {{approach: model}} for any of {', '.join(APPROACHES)}.")

@@ -39,6 +39,7 @@ from keras import layers
 from matplotlib.figure import Figure
 
 from ..errors import RidershipError
+from ..settings import FIRST_SEED, cap_epochs
 
 URL = "http://download.tensorflow.org/data/quickdraw_tutorial_dataset_v1.tar.gz"
 ENV = "RIDERSHIP_QUICKDRAW"
@@ -71,7 +72,7 @@ def sketch_classifier(n_classes: int = N_CLASSES, filters: Sequence[int] = (32, 
     Example:
 
     >>> model = sketch_classifier(10)
-    >>> model(np.zeros((4, 100, 3))).shape
+    >>> tuple(model(np.zeros((4, 100, 3))).shape)
     (4, 10)
     """
     if not isinstance(n_classes, int) or n_classes < 2:
@@ -303,7 +304,7 @@ class SketchFit(NamedTuple):
 def fit_sketch_classifier(folder: str | os.PathLike | None = None, epochs: int = 5, batch_size: int = 32,
                           max_length: int = MAX_LENGTH, learning_rate: float = 1e-3,
                           steps_per_epoch: int | None = None, validation_steps: int | None = None,
-                          shuffle_buffer: int = 10_000, seed: int = 42, verbose: int | str = "auto",
+                          shuffle_buffer: int = 10_000, seed: int = FIRST_SEED, verbose: int | str = "auto",
                           **model_kwargs) -> SketchFit:
     """Train :func:`sketch_classifier` on a folder's ``training`` shards, validating on its ``eval`` shards.
 
@@ -312,14 +313,11 @@ def fit_sketch_classifier(folder: str | os.PathLike | None = None, epochs: int =
     repeats) to see progress sooner. In quick mode (``RIDERSHIP_QUICK=1``) at most
     ``QUICK_EPOCHS`` epochs are trained. ``model_kwargs`` go to :func:`sketch_classifier`.
     """
-    from ..training import QUICK_EPOCHS, quick_mode
-
     train_files, classes = quickdraw_files(folder, "training")
     eval_files, eval_classes = quickdraw_files(folder, "eval")
     if eval_classes != classes:
         raise RidershipError("The training and eval class files differ: extract both from the same archive.")
-    if quick_mode():
-        epochs = min(epochs, QUICK_EPOCHS)
+    epochs = cap_epochs(epochs)
     keras.utils.set_random_seed(seed)
     train = sketch_dataset(train_files, batch_size, max_length, shuffle_buffer=shuffle_buffer, seed=seed,
                            repeat=steps_per_epoch is not None)

@@ -71,7 +71,9 @@ def show_code(obj) -> Code:
 
     Example:
 
-    >>> show_code(ridership.models.seq2seq)      # the last value of a notebook cell
+    >>> code = show_code(ridership.models.seq2seq)   # the last value of a cell shows it, highlighted
+    >>> str(code).splitlines()[0]
+    'def seq2seq(units: int = 32, n_ahead: int = AHEAD) -> keras.Model:'
     """
     return Code(source_without_docstrings(obj).rstrip("\n"))
 
@@ -85,7 +87,11 @@ def riders_table(frame, decimals: dict | None = None):
 
     Example:
 
-    >>> riders_table(ridership.versus_book({"univar": 28_465.2}))   # the last value of a cell
+    >>> styled = riders_table(ridership.versus_book({"univar": 28_465.2}))  # a notebook shows it as HTML
+    >>> print(styled.to_string().strip())
+    ours book ours / book
+    experiment
+    univar 28,465 27,703 1.03
     """
     decimals = {**{name: 2 for name in RATIO_COLUMNS}, **(decimals or {})}
     numeric = frame.select_dtypes("number").columns

@@ -54,7 +54,7 @@ def video_classifier(n_classes: int, frame_shape: Sequence[int] = (64, 64, 3), n
     Example:
 
     >>> model = video_classifier(5, frame_shape=(32, 32, 3))
-    >>> model(np.zeros((2, 8, 32, 32, 3))).shape
+    >>> tuple(model(np.zeros((2, 8, 32, 32, 3))).shape)
     (2, 5)
     """
     if not isinstance(n_classes, int) or n_classes < 2:
