@@ -33,7 +33,8 @@ from ..engine.plan import Wanted, claim, plan_runs, record_result
 from ..engine.runs import MODELS, RUNS, folder_lock, model_path, remove_temporaries, run_id, write_run
 from ..engine.runtime import COMPILE_CACHE, keep_compiled_programs
 from ..engine.stopping import StopFlag
-from ..engine.storage import atomic_path, given_folder, output_error, writable_folder, write_json, write_text
+from ..engine.storage import atomic_path, given_folder, output_error, writable_folder
+from ..engine.tables import markdown_rows, write_results
 from ..training import QUICK_EPOCHS, quick_mode
 from .data import read_chorales
 from .models import BUILDERS, DEFAULT_BUILDER, EPOCHS, build, compile_bach
@@ -243,24 +244,23 @@ def summarise(records: list[dict], baselines: dict) -> dict:
 def markdown(summary: dict) -> str:
     """The summary as a Markdown table: the model, the baselines, the book."""
     m = summary["model"]
-    lines = ["| chorales (test) | accuracy | min | max | cross-entropy (nats/note) | soprano | alto | tenor | bass "
-             "| seeds |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     voices = list(m["per_voice"])
-    lines.append(f"| {m['model']} model ({m['mode']}, {m['backend']}, {m['epochs']} epochs) | "
-                 f"{m['test_accuracy']:.4f} | "
-                 f"{m['test_min']:.4f} | {m['test_max']:.4f} | {m['test_cross_entropy']:.4f} | "
-                 + " | ".join(f"{m['per_voice'][v]:.4f}" for v in voices) + f" | {len(m['seeds'])} |")
+    headers = ["chorales (test)", "accuracy", "min", "max", "cross-entropy (nats/note)", "soprano", "alto", "tenor",
+               "bass", "seeds"]
+    rows = [[f"{m['model']} model ({m['mode']}, {m['backend']}, {m['epochs']} epochs)", f"{m['test_accuracy']:.4f}",
+             f"{m['test_min']:.4f}", f"{m['test_max']:.4f}", f"{m['test_cross_entropy']:.4f}",
+             *(f"{m['per_voice'][v]:.4f}" for v in voices), str(len(m["seeds"]))]]
     for name, s in summary["baselines"].items():
         ce = "" if s["cross_entropy"] is None else f"{s['cross_entropy']:.4f}"
-        lines.append(f"| baseline: {name} | {s['accuracy']:.4f} | | | {ce} | "
-                     + " | ".join(f"{s['per_voice'][v]:.4f}" for v in voices) + " | |")
+        rows.append([f"baseline: {name}", f"{s['accuracy']:.4f}", "", "", ce,
+                     *(f"{s['per_voice'][v]:.4f}" for v in voices), ""])
     book = summary["book"]
-    lines.append(f"| book | {book['accuracy']:.4f} | | | {book['cross_entropy']:.4f} | | | | | |")
-    return "\n".join(lines) + "\n"
+    rows.append(["book", f"{book['accuracy']:.4f}", "", "", f"{book['cross_entropy']:.4f}", "", "", "", "", ""])
+    return markdown_rows(headers, rows)
 
 
 def write_summary(out: Path, records: list[dict], baselines: dict) -> dict:
+    """Summarise ``records`` and write the summary (``ridership.engine.tables.write_results``); return it."""
     summary = summarise(records, baselines)
-    write_json(Path(out) / "results.json", summary)
-    write_text(Path(out) / "results.md", markdown(summary))
+    write_results(out, summary, markdown(summary))
     return summary
