@@ -30,10 +30,10 @@ import numpy as np
 from ..batches import BufferShuffled
 from ..errors import RidershipError
 from ..engine.plan import Wanted, claim, plan_runs, record_result
-from ..engine.runs import MODELS, RUNS, folder_lock, model_path, remove_temporaries, run_id, write_run
+from ..engine.runs import MODELS, RUNS, folder_lock, remove_temporaries, run_id, save_model, write_run
 from ..engine.runtime import COMPILE_CACHE, keep_compiled_programs
 from ..engine.stopping import StopFlag
-from ..engine.storage import atomic_path, given_folder, output_error, writable_folder
+from ..engine.storage import given_folder, writable_folder
 from ..engine.tables import markdown_rows, write_results
 from ..training import QUICK_EPOCHS, quick_mode
 from .data import read_chorales
@@ -201,20 +201,12 @@ def _train_run(out: Path, rid: str, kind: dict, seed: int, windows: dict, verbos
         stop.check()  # fit ended early: this run is not finished
         scores = {split: score_model(fit.model, *windows[split]).as_dict() for split in ("valid", "test")}
         stop.check()
-        path = model_path(out, rid)
-        try:
-            with atomic_path(path) as tmp:
-                fit.model.save(tmp)
-        except OSError as exc:
-            raise output_error(exc, path, "a model") from None
+        path = save_model(fit.model, out, rid)
         history = {name: [float(v) for v in values] for name, values in fit.history.history.items()}
         result = {"seed": seed, "model": kind["model"], "epochs": len(fit.history.epoch), "backend": kind["backend"],
                   "mode": kind["mode"], "valid": scores["valid"], "test": scores["test"], "history": history,
                   "fit_seconds": fit.seconds, "seconds": time.perf_counter() - tick}
-        try:
-            return write_run(out, rid, kind, record_result(COMMAND, result), [path])
-        except OSError as exc:
-            raise output_error(exc, out / RUNS, "a run record") from None
+        return write_run(out, rid, kind, record_result(COMMAND, result), [path])
     finally:
         keras.backend.clear_session()  # the next seed starts from an empty graph and frees this model
         gc.collect()

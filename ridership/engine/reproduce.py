@@ -28,9 +28,9 @@ from ..datasets import check_periods
 from ..errors import RidershipError
 from ..experiments import EXPERIMENTS, quick_mode
 from .plan import Wanted, claim, plan_runs, record_result
-from .runs import MODELS, RUNS, folder_lock, load_runs, model_path, remove_temporaries, run_id, write_run
+from .runs import MODELS, RUNS, folder_lock, load_runs, remove_temporaries, run_id, save_model, write_run
 from .runtime import COMPILE_CACHE
-from .storage import atomic_path, given_folder, output_error, writable_folder
+from .storage import given_folder, output_error, writable_folder
 from .tables import ORDER, write_tables
 
 FIRST_SEED = 42
@@ -114,20 +114,11 @@ def run_job(job: tuple, cpus: list[int]) -> dict:
         fit = fit_experiment(name, df, seed, quick=quick, chapter_layers=settings.chapter_layers,
                              verbose=settings.verbose, callbacks=[ReleaseFreedMemory()])
         result = fit.record()
-        path = model_path(out, rid)
-        try:
-            with atomic_path(path) as tmp:
-                fit.model.save(tmp)
-        except OSError as exc:
-            raise output_error(exc, path, "a model") from None
-        files.append(path)
+        files.append(save_model(fit.model, out, rid))
         del fit
         release_freed_memory()  # the next run in this worker starts from what is in use
     result["seconds"] = time.perf_counter() - tick
-    try:
-        return write_run(out, rid, settings.kind(name), record_result(COMMAND, result), files)
-    except OSError as exc:
-        raise output_error(exc, out / RUNS, "a run record") from None
+    return write_run(out, rid, settings.kind(name), record_result(COMMAND, result), files)
 
 
 def _worker_env(settings: Settings) -> dict:
