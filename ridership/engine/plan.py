@@ -125,8 +125,10 @@ def claim(out, command: str, option: str = "--out") -> None:
     """
     found = folder_owner(out)
     if found and found != command:
+        fix = (f"choose another {option}" if option == "--out" else
+               f"give {option} a folder that `ridership {command}` wrote")
         raise RidershipError(f"{out} holds the results of `ridership {found}`; `ridership {command}` keeps its "
-                             f"own in another folder: choose another {option}.")
+                             f"own in another folder: {fix}.")
 
 
 def record_result(command: str, result: dict) -> dict:
