@@ -5,8 +5,9 @@ is a fresh interpreter, never a fork of a process whose backend may have started
 top of it:
 
 - the parent alone decides to stop. Workers ignore Ctrl-C, which the terminal sends to the
-  whole process group, from their first instruction on: they are started with SIGINT blocked
-  (a mask survives ``exec``), so one still importing never prints a traceback. When the
+  whole process group, from their first instruction on: they are started with SIGINT (and
+  SIGTERM) blocked, a mask that survives ``exec``, so one still importing never prints a
+  traceback; and a signal never cuts short the parent's hand-over of a worker's start-up data. When the
   parent stops (Ctrl-C, SIGTERM, a task that failed) it cancels what has not started, kills
   the workers (the runs in flight are dropped; their callers remove what they half wrote)
   and returns within a few seconds;
@@ -38,6 +39,7 @@ WATCH_EVERY = 0.25
 #: How long the parent waits for killed workers and the pool's thread before giving up on them (seconds).
 STOP_WITHIN = 5.0
 _SHARED = None  # what the pool gave this worker once (see ``shared``)
+_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
 
 def _watch(parent: int) -> None:
@@ -50,7 +52,7 @@ def _watch(parent: int) -> None:
 def _start(parent: int, initializer, initargs, shared) -> None:
     global _SHARED
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C that came while starting is dropped
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)  # a SIGTERM that came ends the worker now
     _SHARED = shared
     threading.Thread(target=_watch, args=(parent,), daemon=True, name="ridership-watch").start()
     if initializer is not None:
@@ -63,12 +65,16 @@ def shared():
 
 
 @contextlib.contextmanager
-def _sigint_blocked():
-    """Block Ctrl-C in this thread for the block: processes (and threads) started here inherit the mask."""
+def _stop_signals_blocked():
+    """Block SIGINT and SIGTERM in this thread for the block; they are handled as soon as it ends.
+
+    Processes (and threads) started in the block inherit the mask, and the start of a worker,
+    which writes its start-up data to it through a pipe, is never cut short half-way.
+    """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
     try:
         yield
     finally:
@@ -98,12 +104,12 @@ class WorkerPool(ProcessPoolExecutor):
     """A ``ProcessPoolExecutor`` of spawned processes that start deaf to Ctrl-C and die with this one.
 
     Processes are started in ``submit`` (the first ones) and by the pool's own thread (the
-    replacements after ``max_tasks_per_child``); both start them with Ctrl-C blocked, the
-    thread because it is itself started, in the first ``submit``, with Ctrl-C blocked.
+    replacements after ``max_tasks_per_child``); both start them with SIGINT and SIGTERM
+    blocked, the thread because it is itself started, in the first ``submit``, with them blocked.
     """
 
     def submit(self, fn, /, *args, **kwargs):
-        with _sigint_blocked():
+        with _stop_signals_blocked():
             return super().submit(fn, *args, **kwargs)
 
     def stop_now(self, within: float = STOP_WITHIN) -> None:
@@ -143,16 +149,16 @@ def worker_pool(workers: int, initializer: Callable | None = None, initargs: tup
     (:meth:`WorkerPool.stop_now`); leaving it normally waits for the tasks submitted.
     """
     context = multiprocessing.get_context("spawn")
-    with _environment(env):
+    with _environment(env):  # for the whole block: workers are started as tasks are submitted
         pool = WorkerPool(workers, mp_context=context, initializer=_start,
                           initargs=(os.getpid(), initializer, initargs, shared),
                           max_tasks_per_child=1 if fresh else None)
-    try:
-        yield pool
-    except BaseException:
-        pool.stop_now()
-        raise
-    pool.shutdown(wait=True)
+        try:
+            yield pool
+        except BaseException:
+            pool.stop_now()
+            raise
+        pool.shutdown(wait=True)
 
 
 def run_longest_first(task: Callable, items: Iterable, jobs: int, cost: Callable, on_result: Callable,
