@@ -88,6 +88,28 @@ def choose_backend(requested: str | None = None) -> str:
     return backend
 
 
+def checked_backend(requested: str | None = None) -> str:
+    """:func:`choose_backend`, then a check that the backend is one ridership trains on and is installed.
+
+    Every command that loads Keras calls it once, before Keras is imported, so an unknown or
+    uninstalled ``KERAS_BACKEND`` ends in one line (``RidershipError``) instead of Keras' traceback.
+
+    Args:
+        requested: ``--backend``'s value (``"jax"``, ``"tensorflow"``, ``"auto"`` or None).
+    """
+    backend = choose_backend(requested)
+    asked = f"--backend {requested}" if requested not in (None, "auto") else f"KERAS_BACKEND={backend}"
+    supported = [name for name in BACKENDS if name != "auto"]
+    if backend not in supported:
+        raise RidershipError(f"{asked} is not a backend ridership trains on: set KERAS_BACKEND to "
+                             f"{' or '.join(supported)}, or unset it (JAX when installed, else TensorFlow).")
+    if importlib.util.find_spec(backend) is None:
+        other = next(name for name in supported if name != backend)
+        raise RidershipError(f"{asked} asks for {backend}, which is not installed: pip install {backend}, "
+                             f"or use {other} (KERAS_BACKEND={other}).")
+    return backend
+
+
 def environment_for(backend: str) -> dict:
     """The settings a new process on ``backend`` needs beyond this one's: on TensorFlow, the
     data-only defaults this module set here taken back (``None``: unset)."""

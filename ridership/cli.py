@@ -7,7 +7,6 @@ data figures load neither Keras nor TensorFlow. Bad input ends in one line and e
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 
 from .backend import BACKENDS, choose_backend
@@ -33,6 +32,19 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
+
+
+def _path(text: str) -> str:
+    """An argparse type: a path, never the empty string (which would mean the current folder unasked)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a path, got an empty string")
+    return text
+
+
+def _uses_keras(args) -> bool:
+    """Whether the command loads Keras (``figures`` only with ``--results``)."""
+    keras = getattr(args, "uses_keras", False)
+    return keras(args) if callable(keras) else bool(keras)
 
 
 def _cmd_data(args) -> int:
@@ -76,9 +88,6 @@ def _cmd_figures(args) -> int:
     out = writable_folder(args.out, what="the figures")
     paths = save_data_figures(df, out)
     if args.results:
-        from .backend import choose_backend
-
-        choose_backend()
         from .result_plots import save_result_figures
 
         paths += save_result_figures(df, args.results, out)
@@ -88,11 +97,10 @@ def _cmd_figures(args) -> int:
 
 
 def _cmd_reproduce(args) -> int:
-    from .backend import choose_backend
     from .engine.reproduce import parse_only, reproduce
 
     parse_only(args.only)  # a bad name is reported before anything starts
-    backend = choose_backend(args.backend)
+    backend = args.checked_backend
     jobs = args.jobs
     print(f"backend: {backend}, results in {args.out}/" + (" (quick mode)" if args.quick else ""), flush=True)
     table = reproduce(args.out, only=args.only, seeds=args.seeds, quick=args.quick, force=args.force,
@@ -108,11 +116,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("data", help="load and check the data; say where it came from")
-    p.add_argument("--data", help=DATA_HELP)
+    p.add_argument("--data", type=_path, help=DATA_HELP)
     p.set_defaults(func=_cmd_data)
 
     p = sub.add_parser("baselines", help="the naive and SARIMA baselines as a table")
-    p.add_argument("--data", help=DATA_HELP)
+    p.add_argument("--data", type=_path, help=DATA_HELP)
     p.add_argument("--refit", choices=("daily", "weekly", "never"), default="daily",
                    help="SARIMA refit schedule (daily is the chapter's)")
     p.add_argument("--workers", type=_positive, default=None,
@@ -121,14 +129,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_baselines)
 
     p = sub.add_parser("figures", help="save the chapter's figures as PNG")
-    p.add_argument("--data", help=DATA_HELP)
-    p.add_argument("--out", default="figures", help="folder for the PNG files (default: figures)")
-    p.add_argument("--results", help="a `ridership reproduce` results folder: adds the model figures (no retraining)")
-    p.set_defaults(func=_cmd_figures)
+    p.add_argument("--data", type=_path, help=DATA_HELP)
+    p.add_argument("--out", type=_path, default="figures", help="folder for the PNG files (default: figures)")
+    p.add_argument("--results", type=_path, help="a `ridership reproduce` results folder: adds the model figures (no retraining)")
+    p.set_defaults(func=_cmd_figures, uses_keras=lambda args: bool(args.results))
 
     p = sub.add_parser("reproduce", help="train every experiment of the chapter and tabulate the results")
-    p.add_argument("--data", help=DATA_HELP)
-    p.add_argument("--out", default="results", help="results folder (default: results)")
+    p.add_argument("--data", type=_path, help=DATA_HELP)
+    p.add_argument("--out", type=_path, default="results", help="results folder (default: results)")
     p.add_argument("--seeds", type=_positive, default=1, help="seeds per model; the table gives median, min and max")
     p.add_argument("--quick", action="store_true", help="cap training at a few epochs (same code path)")
     p.add_argument("--only", help="comma-separated experiments, e.g. univar,lstm (default: all)")
@@ -142,34 +150,38 @@ def build_parser() -> argparse.ArgumentParser:
                    help="on JAX, compile every run afresh instead of keeping compiled programs in OUT/compile-cache")
     p.add_argument("--force", action="store_true", help="train again runs already done, also runs of another kind")
     p.add_argument("-v", "--verbose", action="count", default=0, help="show Keras' per-epoch output")
-    p.set_defaults(func=_cmd_reproduce)
+    p.set_defaults(func=_cmd_reproduce, uses_keras=True)
 
     add_chorales_parser(sub)
     return parser
 
 
-def _terminate(signum, frame):
-    raise KeyboardInterrupt  # SIGTERM ends the command as Ctrl-C does: workers stopped, one line
-
-
 def main(argv=None) -> int:
+    """Run the ``ridership`` command; return its exit code.
+
+    Ctrl-C and SIGTERM end any command in one line with exit code 130 or 143
+    (``ridership.engine.stopping``); bad input in one line with exit code 2.
+    """
+    from .engine.stopping import Stopped, signals_raise
+
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
-    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
-        choose_backend(getattr(args, "backend", None))  # before any command loads Keras; loads nothing itself
-        return args.func(args)
+        with signals_raise():
+            if _uses_keras(args):  # one backend check for every command that loads Keras, before it loads
+                from .backend import checked_backend
+
+                args.checked_backend = checked_backend(getattr(args, "backend", None))
+            return args.func(args)
     except RidershipError as exc:
         print(f"ridership: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         print("ridership: interrupted; finished work is saved, run the same command again to resume.", file=sys.stderr)
-        return 130
+        return exc.exit_code if isinstance(exc, Stopped) else 130
     except OSError as exc:  # anything the commands did not turn into a clearer message
         print(f"ridership: error: {exc.strerror or exc} ({exc.filename or 'no file named'})", file=sys.stderr)
         return 2
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import os
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd

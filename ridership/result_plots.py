@@ -50,9 +50,12 @@ def _table(path: Path, needed: list[str], results: Path, only: str | None = None
 
 def check_results(results: str | Path) -> None:
     """Check what the result figures read in ``results``; raise ``RidershipError`` naming the first problem."""
+    from .engine.plan import claim
+
     results = Path(results)
     if not results.is_dir():
         raise RidershipError(f"{results} is not a results folder: make one with {_rebuild(results)}.")
+    claim(results, "reproduce", "--results")  # another command's folder: rebuilding it there would be refused
     _table(results / "results.csv", ["experiment", "valid_mae", "valid_min", "valid_max", "test_mae"], results)
     _table(results / "horizons.csv", ["horizon", "mae"], results, "seq2seq")
     for name in FIGURE_MODELS:

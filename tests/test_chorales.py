@@ -370,7 +370,8 @@ def test_train_resume_damage_refusal_and_generate(tmp_path, chorales_path, capsy
     from ridership.cli import main
 
     out = tmp_path / "results"
-    train = ["chorales", "train", "--out", str(out), "--epochs", "1", "--batches", "2", "--data", str(chorales_path)]
+    train = ["chorales", "train", "--out", str(out), "--seeds", "1", "--epochs", "1", "--batches", "2",
+             "--data", str(chorales_path)]
     assert main(train) == 0
     first = capsys.readouterr().out
     record = json.loads((out / "runs" / "fast-seed42.json").read_text())
@@ -388,7 +389,7 @@ def test_train_resume_damage_refusal_and_generate(tmp_path, chorales_path, capsy
     again = capsys.readouterr().out
     assert f"{model} has" in again and "training it again" in again and "done before" not in again
 
-    other = [("2" if arg == "1" else arg) for arg in train]  # --epochs 2: another kind of run, refused
+    other = [*train, "--epochs", "2"]  # the last --epochs wins: another kind of run, refused
     assert main(other) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "epochs 1" in err and "--force" in err and "--out" in err

@@ -266,7 +266,7 @@ def test_stopping_the_command_stops_its_workers_and_says_so_in_one_line(how, tmp
     else:
         os.killpg(proc.pid, signal.SIGINT)  # what the terminal does: the whole process group
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130
+    assert proc.returncode == (143 if how == "SIGTERM" else 130)  # 128 + the signal's number, as a shell says
     assert _gone_within(workers, 5)
     assert err.strip().splitlines() == ["ridership: interrupted; finished work is saved, run the same command "
                                         "again to resume."], err[-2000:]

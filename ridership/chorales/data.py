@@ -32,6 +32,9 @@ MIN_NOTE, MAX_NOTE = 36, 81  # the lowest and highest piano keys the chorales us
 SILENCE = 0
 
 _FIX = fix_hint(CHORALES)
+#: The advice when the user named the file (``--data``, the ``path`` argument).
+_FIX_GIVEN = (f"Give a good copy of {CHORALES.filename} (--data PATH), or leave the path out to use "
+              f"{CHORALES.env}, the cache or a download.")
 
 
 @dataclass(frozen=True)
@@ -50,10 +53,10 @@ def _split_of(name: str) -> str | None:
     return None
 
 
-def _read_members(file: Path) -> dict[str, list[tuple[str, bytes]]]:
-    """The CSV files of each split, as ``(member name, bytes)`` sorted by name."""
+def _read_members(file: Path, fix: str = _FIX) -> dict[str, list[tuple[str, bytes]]]:
+    """The CSV files of each split, as ``(member name, bytes)`` sorted by name; ``fix`` ends an error's line."""
     found: dict[str, list[tuple[str, bytes]]] = {split: [] for split in SPLITS}
-    with open_archive(file, _FIX) as tar:
+    with open_archive(file, fix) as tar:
         for member in tar:
             split = _split_of(member.name)
             if member.isfile() and split:
@@ -61,24 +64,25 @@ def _read_members(file: Path) -> dict[str, list[tuple[str, bytes]]]:
     missing = [split for split in SPLITS if not found[split]]
     if missing:
         raise RidershipError(f"{file} holds no chorales for the split(s) {', '.join(missing)} (expected CSV files "
-                             f"under jsb_chorales/{missing[0]}/): it is not the JSB chorales archive. {_FIX}")
+                             f"under jsb_chorales/{missing[0]}/): it is not the JSB chorales archive. {fix}")
     return {split: sorted(members) for split, members in found.items()}
 
 
-def parse_chorale(raw: bytes, name: str = "the chorale") -> np.ndarray:
+def parse_chorale(raw: bytes, name: str = "the chorale", fix: str = _FIX) -> np.ndarray:
     """One chorale's CSV (header ``note0,note1,note2,note3``) as an int array of shape ``(chords, 4)``.
 
     Raises ``RidershipError`` naming the line and the value for a row without four voices, a
-    value that is not a whole number, or a note outside 36..81 (0, silence, is allowed).
+    value that is not a whole number, or a note outside 36..81 (0, silence, is allowed);
+    ``fix`` ends the line of a file that is no chorale at all.
     """
     try:
         lines = raw.decode("utf-8").splitlines()
     except UnicodeDecodeError as exc:
-        raise RidershipError(f"{name} is not a text CSV file ({exc}). {_FIX}") from None
+        raise RidershipError(f"{name} is not a text CSV file ({exc}). {fix}") from None
     header = [field.strip() for field in lines[0].split(",")] if lines else []
     if header != list(VOICES):
         found = lines[0] if lines else ""
-        raise RidershipError(f"{name}: line 1 must be the header {','.join(VOICES)}; found {found!r}. {_FIX}")
+        raise RidershipError(f"{name}: line 1 must be the header {','.join(VOICES)}; found {found!r}. {fix}")
     rows = []
     for number, line in enumerate(lines[1:], start=2):
         if not line.strip():
@@ -98,7 +102,7 @@ def parse_chorale(raw: bytes, name: str = "the chorale") -> np.ndarray:
             raise RidershipError(f"{name}, line {number}: note {wrong[0]} is outside {MIN_NOTE}..{MAX_NOTE} "
                                  "(0 means silence). Fix or remove that line.")
     if not rows:
-        raise RidershipError(f"{name} has a header but no chords. {_FIX}")
+        raise RidershipError(f"{name} has a header but no chords. {fix}")
     return np.asarray(rows, dtype=np.int64)
 
 
@@ -119,8 +123,10 @@ def read_chorales(path: str | os.PathLike | None = None, **fetch_kwargs) -> tupl
         **fetch_kwargs: ``cache``, ``url`` and ``download`` for :func:`ridership.fetch.fetch`.
     """
     file, source = fetch(CHORALES, path, **fetch_kwargs)
-    members = _read_members(file)
-    chorales = {split: [parse_chorale(raw, f"{file}: {name}") for name, raw in members[split]] for split in SPLITS}
+    fix = _FIX_GIVEN if source == "argument" else _FIX
+    members = _read_members(file, fix)
+    chorales = {split: [parse_chorale(raw, f"{file}: {name}", fix) for name, raw in members[split]]
+                for split in SPLITS}
     digest = sha256sum(file)
     info = ChoralesInfo(path=str(file), source=source, sha256=digest, checksum_ok=digest == CHORALES.sha256,
                         counts={s: len(chorales[s]) for s in SPLITS},

@@ -106,9 +106,27 @@ def generate(model, seed_chords, chords: int = CHORDS, temperature: float | None
     tokens = to_tokens(seed_notes).reshape(-1)
     n_new = chords * N_VOICES
     noise = gumbel_noise(n_new, seed) if temperature is not None else np.zeros((n_new, N_TOKENS), np.float32)
+    check_model(model)
     run = _generate_plain if method == "plain" else _generate_fast
     out = run(model, tokens, n_new, temperature, noise)
     return to_notes(out.reshape(-1, N_VOICES))
+
+
+def check_model(model) -> None:
+    """Refuse in one line a model that is not a chorale model: one that does not take token sequences
+    ``(batch, time)`` and return the next token's probabilities ``(batch, time, N_TOKENS)``."""
+    try:
+        inputs, outputs = [tuple(t.shape) for t in model.inputs], [tuple(t.shape) for t in model.outputs]
+    except (AttributeError, ValueError, TypeError):
+        return  # a model that declares no inputs (subclassed, not yet called) is taken on trust
+    if len(inputs) == 1 and len(inputs[0]) == 2 and len(outputs) == 1 and len(outputs[0]) == 3 \
+            and outputs[0][-1] == N_TOKENS:
+        return
+    shown = ", ".join(map(str, inputs)) + " to " + ", ".join(map(str, outputs))
+    raise RidershipError(f"{getattr(model, 'name', 'the model')} is not a chorale model: it maps {shown}, where a "
+                         f"chorale model maps token sequences (batch, time) to the {N_TOKENS} tokens' probabilities "
+                         f"(batch, time, {N_TOKENS}). Give a model saved by `ridership chorales train` (its models/ "
+                         "folder).")
 
 
 def _generate_plain(model, tokens: np.ndarray, n_new: int, temperature, noise) -> np.ndarray:
@@ -152,19 +170,22 @@ def _chain(model) -> list:
                  ProjectedLSTM, keras.layers.Dense)
     chain = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
     if not chain or not isinstance(chain[0], keras.layers.Embedding):
-        raise RidershipError("Fast generation needs a model that starts with an Embedding of the tokens; use "
-                             "method='plain' for this model.")
+        raise RidershipError("Fast generation needs a model that starts with an Embedding of the tokens; use the "
+                             "plain method (method='plain', --method plain) for this model.")
     for before, layer in zip(chain, chain[1:]):
         if not isinstance(layer, supported) or layer.input is not before.output:
             raise RidershipError(
                 f"Fast generation runs chains of Embedding, causal Conv1D, BatchNormalization, LSTM and Dense layers; "
-                f"{layer.name} ({layer.__class__.__name__}) does not fit. Use method='plain' for this model.")
+                f"{layer.name} ({layer.__class__.__name__}) does not fit. Use the plain method (method='plain', "
+                "--method plain) for this model.")
     for layer in chain:
         if isinstance(layer, keras.layers.Conv1D) and (layer.padding != "causal" or layer.strides != (1,)):
             raise RidershipError(f"Fast generation needs causal, stride-1 convolutions; {layer.name} has padding "
-                                 f"{layer.padding!r} and strides {layer.strides}. Use method='plain'.")
+                                 f"{layer.padding!r} and strides {layer.strides}. Use the plain method "
+                                 "(--method plain).")
         if isinstance(layer, keras.layers.LSTM) and layer.go_backwards:
-            raise RidershipError(f"{layer.name} runs backwards: it is not causal. Use method='plain'.")
+            raise RidershipError(f"{layer.name} runs backwards: it is not causal. Use the plain method "
+                                 "(--method plain).")
     return chain
 
 

@@ -99,14 +99,24 @@ def compile_bach(model: keras.Model, learning_rate: float = LEARNING_RATE, **com
     return model
 
 
-def load_bach_model(path) -> keras.Model:
+def load_bach_model(path, fix: str | None = None) -> keras.Model:
     """A chorale model saved to ``.keras`` (``ProjectedLSTM`` is registered by importing this module),
-    or one clear line saying why the file cannot be read."""
+    or one clear line saying why the file cannot be read.
+
+    Args:
+        path: the ``.keras`` file.
+        fix: what the line advises when the file cannot be read (default: a model saved by
+            ``ridership chorales train``); the command passes the exact command that retrains it.
+    """
+    import textwrap
+
     path = Path(path)
     if not path.is_file():
         raise RidershipError(f"No model file at {path}: give the path of a .keras file, or --results DIR.")
     try:
         return keras.saving.load_model(path)
     except Exception as exc:  # noqa: BLE001 - any failure to read the file is reported in one line
-        raise RidershipError(f"Cannot read the model {path} ({exc.__class__.__name__}: {str(exc)[:160]}). "
-                             "Retrain it with `ridership chorales train`.") from None
+        why = textwrap.shorten(" ".join(str(exc).split()), 160, placeholder=" ...")
+        advice = (f"Retrain it with {fix}." if fix else
+                  "Give the .keras file of a chorale model saved by `ridership chorales train` (its models/ folder).")
+        raise RidershipError(f"Cannot read the model {path} ({exc.__class__.__name__}: {why}). {advice}") from None

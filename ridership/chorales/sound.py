@@ -1,4 +1,4 @@
-"""Listening to chorales: a WAV of summed sine waves (SciPy) and a standard MIDI file (mido).
+"""Listening to chorales: a WAV of summed sine waves and a standard MIDI file (mido).
 
 A chorale here is an int array ``(chords, 4)`` of piano keys (36..81, 0 for silence), one
 row per sixteenth note. Both files play ``TEMPO`` = 160 rows a minute (0.375 s each), the
@@ -23,6 +23,10 @@ SAMPLE_RATE = 44_100
 TICKS_PER_BEAT = 480  # MIDI ticks per quarter note, i.e. per 4 chords
 VELOCITY = 80
 PROGRAM = 19  # General MIDI "church organ" (0-based)
+#: A WAV file's sizes are 32-bit numbers: it holds at most 4 GiB of samples.
+WAV_LIMIT = 2**32 - 1 - 44
+#: Chords computed at once: the waveform is written in pieces, so memory stays small for any length.
+CHORDS_PER_PIECE = 64
 
 
 def check_chorale(chorale) -> np.ndarray:
@@ -49,6 +53,41 @@ def frequency(note) -> np.ndarray:
     return 440.0 * 2.0 ** ((np.asarray(note, dtype=np.float64) - 69) / 12)
 
 
+def _per_chord(tempo: float, sample_rate: int) -> int:
+    return int(round(sample_rate * 60 / _check_tempo(tempo)))
+
+
+def wav_bytes(chords: int, tempo: float = TEMPO, sample_rate: int = SAMPLE_RATE) -> int:
+    """The size of the samples of a ``chords``-long chorale's WAV (16-bit mono)."""
+    return chords * _per_chord(tempo, sample_rate) * 2
+
+
+def max_wav_chords(tempo: float = TEMPO, sample_rate: int = SAMPLE_RATE) -> int:
+    """The most chords a WAV can hold (its 4 GiB limit): about 129,000 at the exercise's tempo."""
+    return WAV_LIMIT // wav_bytes(1, tempo, sample_rate)
+
+
+def check_wav_length(chords: int, tempo: float = TEMPO, sample_rate: int = SAMPLE_RATE) -> None:
+    """Refuse, in one line with the limit, a chorale too long for one WAV file."""
+    if wav_bytes(chords, tempo, sample_rate) > WAV_LIMIT:
+        size = wav_bytes(chords, tempo, sample_rate) / 2**30
+        raise RidershipError(f"{chords:,} chords would make a WAV of {size:.1f} GiB, over the format's 4 GiB limit: "
+                             f"at most {max_wav_chords(tempo, sample_rate):,} chords fit in one.")
+
+
+def _pieces(notes: np.ndarray, tempo: float, sample_rate: int):
+    """The waveform of checked ``notes``, ``CHORDS_PER_PIECE`` chords at a time, each voice's phase carried on."""
+    per_chord = _per_chord(tempo, sample_rate)
+    offset = np.zeros(N_VOICES)
+    for start in range(0, len(notes), CHORDS_PER_PIECE):
+        part = notes[start:start + CHORDS_PER_PIECE]
+        pitch = np.repeat(frequency(part), per_chord, axis=0)  # (samples, voices)
+        sounding = np.repeat(part != SILENCE, per_chord, axis=0)
+        phase = offset + 2 * np.pi * np.cumsum(pitch / sample_rate, axis=0)
+        offset = phase[-1] % (2 * np.pi)
+        yield (np.sin(phase) * sounding).sum(axis=1) / N_VOICES
+
+
 def waveform(chorale, tempo: float = TEMPO, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     """The chorale as float samples in -1..1: one sine wave per voice, summed.
 
@@ -56,22 +95,26 @@ def waveform(chorale, tempo: float = TEMPO, sample_rate: int = SAMPLE_RATE) -> n
     a change of note makes no click; silence is zero. The sum is divided by the number of
     voices, so it never clips.
     """
-    notes = check_chorale(chorale)
-    per_chord = int(round(sample_rate * 60 / _check_tempo(tempo)))
-    pitch = np.repeat(frequency(notes), per_chord, axis=0)  # (samples, voices)
-    sounding = np.repeat(notes != SILENCE, per_chord, axis=0)
-    phase = 2 * np.pi * np.cumsum(pitch / sample_rate, axis=0)
-    return (np.sin(phase) * sounding).sum(axis=1) / N_VOICES
+    return np.concatenate(list(_pieces(check_chorale(chorale), tempo, sample_rate)))
 
 
 def write_wav(chorale, path: str | os.PathLike, tempo: float = TEMPO, sample_rate: int = SAMPLE_RATE) -> Path:
-    """Write the chorale as a 16-bit mono WAV (``scipy.io.wavfile``), atomically; return the path."""
-    from scipy.io import wavfile
+    """Write the chorale as a 16-bit mono WAV (the standard library's ``wave``), atomically; return the path.
 
-    samples = np.round(waveform(chorale, tempo, sample_rate) * 32_767).astype(np.int16)
+    The samples are computed and written a few chords at a time, so any length that fits the
+    format (:func:`max_wav_chords`) fits in memory; a longer one is refused before anything is written.
+    """
+    import wave
+
+    notes = check_chorale(chorale)
+    check_wav_length(len(notes), tempo, sample_rate)
     path = Path(path)
-    with atomic_path(path) as tmp:
-        wavfile.write(tmp, sample_rate, samples)
+    with atomic_path(path) as tmp, wave.open(str(tmp), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(sample_rate)
+        for piece in _pieces(notes, tempo, sample_rate):
+            wav.writeframes(np.round(piece * 32_767).astype("<i2").tobytes())
     return path
 
 

@@ -3,15 +3,20 @@
 Layout of the results folder (``ridership.engine.runs``):
 
 - ``runs/<model>-seed<N>.json``: one finished run, written last: its kind (mode, backend,
-  model, epochs, batches per epoch), seed, epochs, seconds, validation and test scores,
-  and the size and sha256 of its model file;
+  model, epochs, batches per epoch, the data archive's sha256), seed, epochs, seconds,
+  validation and test scores, and the size and sha256 of its model file;
 - ``models/<model>-seed<N>.keras``: the trained model, written atomically;
 - ``results.json`` and ``results.md``: the model's scores over its seeds (median, min,
-  max) beside the baselines and the book, rewritten after every run.
+  max) beside the baselines and the book, rewritten after every run;
+- ``compile-cache/``: on JAX, the compiled training step, which later seeds and reruns load
+  (``ridership.engine.runtime.keep_compiled_programs``).
 
 A rerun skips every sound run of the same kind ("done before"), retrains a run whose
 record or model is damaged (saying which file, in one line), and refuses to replace a run
-of another kind unless ``force`` is given.
+of another kind (other data included) unless ``force`` is given: the plan is
+``ridership.engine.plan``'s, as for ``ridership reproduce``. Training runs in this process;
+Ctrl-C or SIGTERM stops it after the current step (``ridership.engine.stopping.StopFlag``),
+drops the run in flight and keeps the finished ones.
 """
 
 from __future__ import annotations
@@ -24,15 +29,21 @@ import numpy as np
 
 from ..batches import BufferShuffled
 from ..errors import RidershipError
-from ..engine.runs import check_run, describe, folder_lock, model_path, remove_temporaries, run_id, write_run
-from ..engine.storage import atomic_path, writable_folder, write_json, write_text
+from ..engine.plan import Wanted, claim, plan_runs, record_result
+from ..engine.runs import MODELS_DIR, RUNS_DIR, folder_lock, remove_temporaries, run_id, save_model, write_run
+from ..engine.runtime import COMPILE_CACHE, keep_compiled_programs
+from ..engine.stopping import StopFlag
+from ..engine.storage import given_folder, writable_folder
+from ..engine.tables import markdown_rows, write_results
 from ..settings import FIRST_SEED, cap_epochs, quick_mode
-from .data import load_chorales
+from .data import read_chorales
 from .models import BUILDERS, DEFAULT_BUILDER, EPOCHS, build, compile_bach
 from .scoring import BOOK, baseline_scores, score_model
 from .windows import BATCH_SIZE, SHUFFLE_BUFFER, window_arrays
 
 DEFAULT_OUT = "results/chorales"
+COMMAND = "chorales train"
+SEEDS = 3
 #: Training batches per call into Keras' compiled step, at most an epoch's (98): Keras then runs an
 #: epoch's steps back to back instead of returning to its per-batch bookkeeping between them (as
 #: ``ridership reproduce`` does): the same steps in the same order.
@@ -109,9 +120,10 @@ def fit_chorales(builder=DEFAULT_BUILDER, train=None, valid=None, epochs: int = 
 # --- the command's runs ---------------------------------------------------------------------
 
 
-def run_kind(model: str, epochs: int, batches: int | None, quick: bool, backend: str) -> dict:
+def run_kind(model: str, epochs: int, batches: int | None, quick: bool, backend: str, data: str | None = None) -> dict:
+    """What makes two chorale runs comparable: mode, backend, model, epochs, batches and the data's sha256."""
     return {"mode": "quick" if quick else "full", "backend": backend, "model": model, "epochs": epochs,
-            "batches": batches}
+            "batches": batches, "data": data}
 
 
 def _check_args(seeds: int, epochs: int, batches: int | None, model: str) -> None:
@@ -125,13 +137,13 @@ def _check_args(seeds: int, epochs: int, batches: int | None, model: str) -> Non
         raise RidershipError(f"Unknown chorale model {model!r}; choose one of {', '.join(BUILDERS)}.")
 
 
-def train_chorales(out: str | Path = DEFAULT_OUT, seeds: int = 3, epochs: int = EPOCHS, quick: bool = False,
+def train_chorales(out: str | Path = DEFAULT_OUT, seeds: int = SEEDS, epochs: int = EPOCHS, quick: bool = False,
                    force: bool = False, data_path=None, model: str = DEFAULT_BUILDER, batches: int | None = None,
                    verbose: int = 0, log=print) -> dict:
     """Train ``model`` under seeds 42, 43, ... into ``out``, resuming; return the summary (also in ``results.json``).
 
     Args:
-        out: the results folder.
+        out: the results folder; one that holds another command's results is refused.
         seeds: how many seeds (42 upwards).
         epochs: epochs per run (the exercise's 20); quick mode trains ``QUICK_EPOCHS``.
         quick: quick mode (also on when ``RIDERSHIP_QUICK=1``): a different kind of run, kept apart.
@@ -141,61 +153,61 @@ def train_chorales(out: str | Path = DEFAULT_OUT, seeds: int = 3, epochs: int = 
         batches: train only this many batches per epoch (a quick check; part of the run's kind).
         log: where the one-line reports go.
     """
-    import keras
+    from ..backend import checked_backend
 
     _check_args(seeds, epochs, batches, model)
+    claim(given_folder(out), COMMAND)
+    backend = checked_backend()
     quick = quick or quick_mode()
     epochs = cap_epochs(epochs, quick)
-    backend = keras.backend.backend()
-    kind = run_kind(model, epochs, batches, quick, backend)
-    out = writable_folder(out, "runs", "models")
-    with folder_lock(out):
+    chorales, info = read_chorales(data_path)  # a bad archive stops here, before anything is written
+    kind = run_kind(model, epochs, batches, quick, backend, info.sha256[:16])
+    windows = split_windows(chorales)
+    out = writable_folder(out, RUNS_DIR, MODELS_DIR)
+    with folder_lock(out), StopFlag() as stop:
         remove_temporaries(out)
-        rids = [run_id(model, FIRST_SEED + k) for k in range(seeds)]
-        checks = {rid: check_run(out, rid, kind, FIELDS) for rid in rids}
-        other = [checks[rid] for rid in rids if checks[rid].status == "other-kind"]
-        if other and not force:
-            raise RidershipError(f"{other[0].problem}, not a {describe(kind)} run: add --force to replace it, "
-                                 "or choose another --out.")
-        windows = split_windows(load_chorales(data_path))  # a bad archive stops here, before any training
+        keep_compiled_programs(out / COMPILE_CACHE)
+        plan = plan_runs(out, [Wanted(run_id(model, FIRST_SEED + k), kind, FIRST_SEED + k) for k in range(seeds)],
+                         FIELDS, force)
+        plan.refuse_other_kinds(kind)
+        plan.report(log, lambda run, record: f"{run.rid:24} done before   test accuracy "
+                                             f"{record['test']['accuracy']:.4f}  (skipped)")
         baselines = baseline_scores(windows["train"], windows["test"])
-        records = []
-        for k, rid in enumerate(rids):
-            check = checks[rid]
-            if check.status == "ok" and not force:
-                record = check.record
-                log(f"{rid:16} done before   test accuracy {record['test']['accuracy']:.4f}  (skipped)")
-            else:
-                if check.status == "damaged":
-                    log(f"{rid:16} {check.problem}: training it again")
-                record = _train_run(out, rid, kind, FIRST_SEED + k, windows, verbose)
-                log(f"{rid:16} {record['epochs']:3d} epochs  test accuracy {record['test']['accuracy']:.4f}  "
-                    f"cross-entropy {record['test']['cross_entropy']:.4f}  {record['seconds']:7.1f} s")
-            records.append(record)
-            summary = write_summary(out, records, baselines)
+        records = {run.rid: record for run, record in plan.done}
+        order = [run_id(model, FIRST_SEED + k) for k in range(seeds)]
+        summary = write_summary(out, [records[rid] for rid in order if rid in records], baselines) if records else None
+        for run in plan.todo:
+            stop.check()
+            record = _train_run(out, run.rid, kind, run.job, windows, verbose, stop)
+            log(f"{run.rid:24} {record['epochs']:3d} epochs  test accuracy {record['test']['accuracy']:.4f}  "
+                f"cross-entropy {record['test']['cross_entropy']:.4f}  {record['seconds']:7.1f} s")
+            records[run.rid] = record
+            summary = write_summary(out, [records[rid] for rid in order if rid in records], baselines)
     return summary
 
 
-def _train_run(out: Path, rid: str, kind: dict, seed: int, windows: dict, verbose: int) -> dict:
+def _train_run(out: Path, rid: str, kind: dict, seed: int, windows: dict, verbose: int, stop: StopFlag) -> dict:
+    """Train, score and save one run; a stop asked for during it drops it before anything is written."""
     import gc
 
     import keras
 
     tick = time.perf_counter()
-    fit = fit_chorales(kind["model"], windows["train"], epochs=kind["epochs"], seed=seed, batches=kind["batches"],
-                       verbose=verbose)
-    scores = {split: score_model(fit.model, *windows[split]).as_dict() for split in ("valid", "test")}
-    path = model_path(out, rid)
-    with atomic_path(path) as tmp:
-        fit.model.save(tmp)
-    history = {name: [float(v) for v in values] for name, values in fit.history.history.items()}
-    result = {"seed": seed, "model": kind["model"], "epochs": len(fit.history.epoch), "backend": kind["backend"],
-              "mode": kind["mode"], "valid": scores["valid"], "test": scores["test"], "history": history,
-              "fit_seconds": fit.seconds, "seconds": time.perf_counter() - tick}
-    record = write_run(out, rid, kind, result, [path])
-    keras.backend.clear_session()  # the next seed starts from an empty graph and frees this model
-    gc.collect()
-    return record
+    try:
+        fit = fit_chorales(kind["model"], windows["train"], epochs=kind["epochs"], seed=seed, batches=kind["batches"],
+                           verbose=verbose, callbacks=[stop.callback()])
+        stop.check()  # fit ended early: this run is not finished
+        scores = {split: score_model(fit.model, *windows[split]).as_dict() for split in ("valid", "test")}
+        stop.check()
+        path = save_model(fit.model, out, rid)
+        history = {name: [float(v) for v in values] for name, values in fit.history.history.items()}
+        result = {"seed": seed, "model": kind["model"], "epochs": len(fit.history.epoch), "backend": kind["backend"],
+                  "mode": kind["mode"], "valid": scores["valid"], "test": scores["test"], "history": history,
+                  "fit_seconds": fit.seconds, "seconds": time.perf_counter() - tick}
+        return write_run(out, rid, kind, record_result(COMMAND, result), [path])
+    finally:
+        keras.backend.clear_session()  # the next seed starts from an empty graph and frees this model
+        gc.collect()
 
 
 def summarise(records: list[dict], baselines: dict) -> dict:
@@ -222,24 +234,23 @@ def summarise(records: list[dict], baselines: dict) -> dict:
 def markdown(summary: dict) -> str:
     """The summary as a Markdown table: the model, the baselines, the book."""
     m = summary["model"]
-    lines = ["| chorales (test) | accuracy | min | max | cross-entropy (nats/note) | soprano | alto | tenor | bass "
-             "| seeds |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     voices = list(m["per_voice"])
-    lines.append(f"| {m['model']} model ({m['mode']}, {m['backend']}, {m['epochs']} epochs) | "
-                 f"{m['test_accuracy']:.4f} | "
-                 f"{m['test_min']:.4f} | {m['test_max']:.4f} | {m['test_cross_entropy']:.4f} | "
-                 + " | ".join(f"{m['per_voice'][v]:.4f}" for v in voices) + f" | {len(m['seeds'])} |")
+    headers = ["chorales (test)", "accuracy", "min", "max", "cross-entropy (nats/note)", "soprano", "alto", "tenor",
+               "bass", "seeds"]
+    rows = [[f"{m['model']} model ({m['mode']}, {m['backend']}, {m['epochs']} epochs)", f"{m['test_accuracy']:.4f}",
+             f"{m['test_min']:.4f}", f"{m['test_max']:.4f}", f"{m['test_cross_entropy']:.4f}",
+             *(f"{m['per_voice'][v]:.4f}" for v in voices), str(len(m["seeds"]))]]
     for name, s in summary["baselines"].items():
         ce = "" if s["cross_entropy"] is None else f"{s['cross_entropy']:.4f}"
-        lines.append(f"| baseline: {name} | {s['accuracy']:.4f} | | | {ce} | "
-                     + " | ".join(f"{s['per_voice'][v]:.4f}" for v in voices) + " | |")
+        rows.append([f"baseline: {name}", f"{s['accuracy']:.4f}", "", "", ce,
+                     *(f"{s['per_voice'][v]:.4f}" for v in voices), ""])
     book = summary["book"]
-    lines.append(f"| book | {book['accuracy']:.4f} | | | {book['cross_entropy']:.4f} | | | | | |")
-    return "\n".join(lines) + "\n"
+    rows.append(["book", f"{book['accuracy']:.4f}", "", "", f"{book['cross_entropy']:.4f}", "", "", "", "", ""])
+    return markdown_rows(headers, rows)
 
 
 def write_summary(out: Path, records: list[dict], baselines: dict) -> dict:
+    """Summarise ``records`` and write the summary (``ridership.engine.tables.write_results``); return it."""
     summary = summarise(records, baselines)
-    write_json(Path(out) / "results.json", summary)
-    write_text(Path(out) / "results.md", markdown(summary))
+    write_results(out, summary, markdown(summary))
     return summary

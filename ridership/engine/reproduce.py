@@ -28,12 +28,13 @@ from ..datasets import check_periods
 from ..errors import RidershipError
 from ..experiments import EXPERIMENTS
 from ..settings import FIRST_SEED, quick_mode
-from .runs import (MODELS_DIR, RUNS_DIR, check_run, describe, folder_lock, load_runs, model_path, remove_temporaries,
-                   run_id, write_run)
-from .storage import atomic_path, output_error, writable_folder
+from .plan import Wanted, claim, plan_runs, record_result
+from .runs import MODELS_DIR, RUNS_DIR, folder_lock, load_runs, remove_temporaries, run_id, save_model, write_run
+from .runtime import COMPILE_CACHE
+from .storage import given_folder, output_error, writable_folder
 from .tables import ROW_ORDER, write_tables
 
-COMPILE_CACHE = "compile-cache"
+COMMAND = "reproduce"
 #: What a run record holds besides the common fields (``ridership.engine.runs``).
 RUN_FIELDS = {"experiment": str, "seed": (int, type(None)), "valid_mae": float, "test_mae": float,
               "epochs": (int, type(None)), "detail": dict}
@@ -81,11 +82,17 @@ class Settings:
 
 
 def run_job(job: tuple, cpus: list[int]) -> dict:
-    """Train (or backtest) one run in this worker process; save its model; write its record."""
+    """Train (or backtest) one run in this worker process; save its model; write its record.
+
+    ``job`` is ``(name, seed, settings)``, the data coming once per worker from the pool
+    (``workers.shared``), or ``(name, seed, settings, df)``.
+    """
     from ..backend import choose_backend
     from .runtime import import_tensorflow_quietly, keep_tensorflow_out, release_freed_memory, use_cpus
+    from .workers import shared
 
-    name, seed, settings, df = job
+    name, seed, settings, *given = job
+    df = given[0] if given else shared()
     choose_backend(settings["backend"])  # the parent's choice, with its quiet TensorFlow settings
     use_cpus(cpus)
     if settings["backend"] == "tensorflow":
@@ -109,20 +116,11 @@ def run_job(job: tuple, cpus: list[int]) -> dict:
         fit = fit_experiment(name, df, seed, quick=quick, chapter_layers=settings.chapter_layers,
                              verbose=settings.verbose, callbacks=[ReleaseFreedMemory()])
         result = fit.record()
-        path = model_path(out, rid)
-        try:
-            with atomic_path(path) as tmp:
-                fit.model.save(tmp)
-        except OSError as exc:
-            raise output_error(exc, path, "a model") from None
-        files.append(path)
+        files.append(save_model(fit.model, out, rid))
         del fit
         release_freed_memory()  # the next run in this worker starts from what is in use
     result["seconds"] = time.perf_counter() - tick
-    try:
-        return write_run(out, rid, settings.kind(name), result, files)
-    except OSError as exc:
-        raise output_error(exc, out / RUNS_DIR, "a run record") from None
+    return write_run(out, rid, settings.kind(name), record_result(COMMAND, result), files)
 
 
 def _worker_env(settings: Settings) -> dict:
@@ -161,7 +159,7 @@ def reproduce(out: str | Path = "results", only: str | None = None, seeds: int =
     """
     from tqdm.auto import tqdm
 
-    from ..backend import choose_backend
+    from ..backend import checked_backend
     from ..data import load_ridership
     from .runtime import cores
 
@@ -171,10 +169,11 @@ def reproduce(out: str | Path = "results", only: str | None = None, seeds: int =
     if not isinstance(jobs, int) or jobs < 1:
         raise RidershipError(f"--jobs must be a whole number of at least 1; got {jobs!r}.")
     names = parse_only(only)
+    claim(given_folder(out), COMMAND)  # another command's folder is refused before anything is read or written
     df = load_ridership(data_path)  # bad or short data stops here, before anything is written
     for kind in {EXPERIMENTS[name].data for name in names if name in EXPERIMENTS}:
         check_periods(kind, df)
-    settings = Settings(str(out), "quick" if quick or quick_mode() else "full", choose_backend(backend),
+    settings = Settings(str(out), "quick" if quick or quick_mode() else "full", checked_backend(backend),
                         fingerprint(df), chapter_layers, verbose, compile_cache)
     out = writable_folder(out, RUNS_DIR, MODELS_DIR)
     with folder_lock(out), tqdm(total=0, desc="reproduce", unit="run", leave=False,
@@ -183,7 +182,12 @@ def reproduce(out: str | Path = "results", only: str | None = None, seeds: int =
         removed = remove_temporaries(out)
         if removed:
             log(f"removed {len(removed)} temporary file(s) an interrupted run left in {out}")
-        todo = _plan(out, names, seeds, settings, force, log)
+        plan = plan_runs(out, [Wanted(run_id(name, seed), settings.kind(name), (name, seed))
+                               for name in names for seed in _seeds(name, seeds)], RUN_FIELDS, force)
+        plan.report(log, lambda run, record: f"{run.rid:24} done before   valid MAE {record['valid_mae']:>9,.0f}  "
+                                             "(skipped)")
+        plan.refuse_other_kinds(settings.kind(names[-1]))
+        todo = [run.job for run in plan.todo]
         bar.total = len(todo)
         bar.refresh()
 
@@ -195,32 +199,16 @@ def reproduce(out: str | Path = "results", only: str | None = None, seeds: int =
             bar.update(1)
 
         if todo:
-            _train(todo, settings, df, jobs, finished)
+            try:
+                _train(todo, settings, df, jobs, finished)
+            finally:  # stopped or failed: what the runs in flight half wrote goes
+                remove_temporaries(out)
         return _tables(out, settings)
 
 
-def _plan(out: Path, names: list[str], seeds: int, settings: Settings, force: bool, log) -> list[tuple]:
-    """The runs still to do; finished ones are named, damaged ones reported, other kinds refused."""
-    todo, others = [], []
-    for name in names:
-        for seed in [None] if name in BASELINES else range(FIRST_SEED, FIRST_SEED + seeds):
-            rid = run_id(name, seed)
-            check = check_run(out, rid, settings.kind(name), RUN_FIELDS)
-            if check.status == "ok" and not force:
-                log(f"{rid:24} done before   valid MAE {check.record['valid_mae']:>9,.0f}  (skipped)")
-                continue
-            if check.status == "damaged":
-                log(f"{rid:24} damaged: {check.problem}; training it again")
-            if check.status == "other-kind" and not force:
-                others.append(check.problem)
-                continue
-            todo.append((name, seed))
-    if others:
-        more = f" and {len(others) - 2} more" if len(others) > 2 else ""
-        raise RidershipError(
-            f"{out} holds runs of another kind ({'; '.join(others[:2])}{more}), and this is a "
-            f"{describe(settings.kind(names[-1]))} run. Choose another --out, or add --force to replace them.")
-    return todo
+def _seeds(name: str, seeds: int) -> list:
+    """The seeds of a network's runs; a baseline has one run, without a seed."""
+    return [None] if name in BASELINES else list(range(FIRST_SEED, FIRST_SEED + seeds))
 
 
 def _train(todo: list[tuple], settings: Settings, df: pd.DataFrame, jobs: int, finished) -> None:
@@ -232,9 +220,10 @@ def _train(todo: list[tuple], settings: Settings, df: pd.DataFrame, jobs: int, f
         name = job[0]
         return BASELINES[name].cost if name in BASELINES else EXPERIMENTS[name].cost
 
-    jobs_of = [(name, seed, asdict(settings), df) for name, seed in todo]
+    jobs_of = [(name, seed, asdict(settings)) for name, seed in todo]
     try:
-        run_longest_first(run_job, jobs_of, min(jobs, len(jobs_of)), cost, finished, env=_worker_env(settings))
+        run_longest_first(run_job, jobs_of, min(jobs, len(jobs_of)), cost, finished, env=_worker_env(settings),
+                          shared=df)
     except BrokenProcessPool:
         raise RidershipError("A worker process ended without finishing its run (out of memory, or killed?). "
                              "Finished runs are kept: run the same command again to resume.") from None

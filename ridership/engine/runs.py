@@ -27,7 +27,7 @@ from pathlib import Path
 
 from ..errors import RidershipError
 from ..fetch import sha256sum
-from .storage import write_json
+from .storage import atomic_path, output_error, write_json
 
 #: The layout of a record; a record of another schema is treated as damaged and redone.
 SCHEMA = 1
@@ -64,12 +64,32 @@ def file_entry(path: Path, out: Path) -> dict:
     return {"path": path.relative_to(out).as_posix(), "bytes": path.stat().st_size, "sha256": sha256sum(path)}
 
 
+def save_model(model, out: Path, rid: str) -> Path:
+    """Save a run's trained Keras model to ``models/<rid>.keras`` atomically; return its path.
+
+    Raises ``RidershipError`` in one line when it cannot be written (a full disk, a file in the way).
+    """
+    path = model_path(out, rid)
+    try:
+        with atomic_path(path) as tmp:
+            model.save(tmp)
+    except OSError as exc:
+        raise output_error(exc, path, "a model") from None
+    return path
+
+
 def write_run(out: Path, rid: str, kind: dict, result: dict, files: list[Path] = ()) -> dict:
-    """Write the record of a finished run (atomically, after its files); return it."""
+    """Write the record of a finished run (atomically, after its files); return it.
+
+    Raises ``RidershipError`` in one line when it cannot be written.
+    """
     out = Path(out)
     record = {"schema": SCHEMA, "run": rid, "kind": dict(kind), **result,
               "files": {Path(f).name: file_entry(Path(f), out) for f in files}}
-    write_json(record_path(out, rid), record)
+    try:
+        write_json(record_path(out, rid), record)
+    except OSError as exc:
+        raise output_error(exc, out / RUNS_DIR, "a run record") from None
     return record
 
 

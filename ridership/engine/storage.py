@@ -32,6 +32,13 @@ def output_error(exc: OSError, path: str | os.PathLike, what: str = "the results
                           "or fix the folder and run the same command again; finished work is kept.")
 
 
+def given_folder(path: str | os.PathLike, option: str = "--out") -> Path:
+    """``path`` as a ``Path``; an empty string (which would mean the current folder, unasked) is refused."""
+    if not str(path).strip():
+        raise RidershipError(f"{option} is an empty string: give a folder's name, e.g. {option} results.")
+    return Path(path)
+
+
 def writable_folder(path: str | os.PathLike, *subfolders: str, what: str = "the results") -> Path:
     """Create ``path`` (and ``subfolders`` in it) and check a file can be written there.
 

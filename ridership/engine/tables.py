@@ -1,4 +1,9 @@
-"""The results tables of a ``ridership reproduce`` folder, made from its run records.
+"""The results tables of a results folder, made from its run records, and the one writer of them.
+
+Every command that trains runs writes its summary the same way (:func:`write_results`):
+``results.json`` (the summary), ``results.md`` (a Markdown table, :func:`markdown_rows`) and,
+when the summary is a table, ``results.csv``; each atomically, after every finished run.
+For ``ridership reproduce``:
 
 - ``results.csv``, ``results.json``, ``results.md``: one row per experiment, the median over
   its seeds with the minimum and maximum, beside the book's figure;
@@ -12,6 +17,7 @@ which is what compares with the ``ahead`` model (its 14 days at once).
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -65,16 +71,29 @@ def _fmt(value, spec="{:,.0f}") -> str:
     return spec.format(value)
 
 
+def markdown_rows(headers: list[str], rows: list[list[str]]) -> str:
+    """A Markdown table of text cells: the first column (names) aligned left, the others (numbers) right.
+
+    Example:
+        >>> print(markdown_rows(["model", "MAE"], [["lstm", "36,000"]]), end="")
+        | model | MAE |
+        |---|---:|
+        | lstm | 36,000 |
+    """
+    lines = ["| " + " | ".join(headers) + " |", "|---|" + "---:|" * (len(headers) - 1)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
 def markdown_table(table: pd.DataFrame) -> str:
     """The table as Markdown, MAEs in riders with thousands separators."""
-    lines = ["| experiment | valid MAE (median) | min | max | last step | test MAE | book | ratio | epochs | seconds | seeds |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    for row in table.to_dict("records"):
-        lines.append(f"| {row['experiment']} | {_fmt(row['valid_mae'])} | {_fmt(row['valid_min'])} | "
-                     f"{_fmt(row['valid_max'])} | {_fmt(row['last_step_mae'])} | {_fmt(row['test_mae'])} | "
-                     f"{_fmt(row['book_mae'])} | {_fmt(row['ratio'], '{:.2f}')} | {_fmt(row['epochs'], '{:.0f}')} | "
-                     f"{_fmt(row['seconds'], '{:.0f}')} | {row['seeds']} |")
-    return "\n".join(lines) + "\n"
+    headers = ["experiment", "valid MAE (median)", "min", "max", "last step", "test MAE", "book", "ratio", "epochs",
+               "seconds", "seeds"]
+    return markdown_rows(headers, [
+        [row["experiment"], _fmt(row["valid_mae"]), _fmt(row["valid_min"]), _fmt(row["valid_max"]),
+         _fmt(row["last_step_mae"]), _fmt(row["test_mae"]), _fmt(row["book_mae"]), _fmt(row["ratio"], "{:.2f}"),
+         _fmt(row["epochs"], "{:.0f}"), _fmt(row["seconds"], "{:.0f}"), str(row["seeds"])]
+        for row in table.to_dict("records")])
 
 
 def horizon_table(runs: list[dict]) -> pd.DataFrame:
@@ -87,13 +106,28 @@ def horizon_table(runs: list[dict]) -> pd.DataFrame:
                          "book_mae": [BOOK_HORIZONS.get(h) for h in frame.columns]})
 
 
+def write_results(out, summary, markdown: str) -> None:
+    """Write a command's summary to ``out``, each file atomically: ``results.json``, ``results.md`` (``markdown``)
+    and, when ``summary`` is a ``DataFrame``, ``results.csv``.
+
+    Args:
+        out: the results folder.
+        summary: a ``DataFrame`` (one row per result) or anything ``json`` writes.
+        markdown: the summary as a Markdown table (:func:`markdown_rows`).
+    """
+    out = Path(out)
+    if isinstance(summary, pd.DataFrame):
+        with atomic_path(out / "results.csv") as tmp:
+            summary.to_csv(tmp, index=False)
+        summary = summary.replace({np.nan: None}).to_dict("records")
+    write_json(out / "results.json", summary)
+    write_text(out / "results.md", markdown)
+
+
 def write_tables(out, runs: list[dict]) -> pd.DataFrame:
     """Write every table of ``out`` (atomically) from ``runs``; return the results table."""
     table = summarise(runs)
-    with atomic_path(out / "results.csv") as tmp:
-        table.to_csv(tmp, index=False)
-    write_json(out / "results.json", table.replace({np.nan: None}).to_dict("records"))
-    write_text(out / "results.md", markdown_table(table))
+    write_results(out, table, markdown_table(table))
     with atomic_path(out / "horizons.csv") as tmp:
         horizon_table(runs).to_csv(tmp, index=False)
     return table

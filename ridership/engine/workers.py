@@ -4,10 +4,19 @@ It is ``concurrent.futures.ProcessPoolExecutor`` with the ``spawn`` start method
 is a fresh interpreter, never a fork of a process whose backend may have started threads. On
 top of it:
 
-- workers ignore Ctrl-C, which the terminal sends to the whole process group: the parent
-  alone handles it, stops the workers and prints one line;
+- the parent alone decides to stop. Workers ignore Ctrl-C, which the terminal sends to the
+  whole process group, from their first instruction on: they are started with SIGINT (and
+  SIGTERM) blocked, a mask that survives ``exec``, so one still importing never prints a
+  traceback; and a signal never cuts short the parent's hand-over of a worker's start-up data. When the
+  parent stops (Ctrl-C, SIGTERM, a task that failed) it cancels what has not started, kills
+  the workers (the runs in flight are dropped; their callers remove what they half wrote)
+  and returns within a few seconds;
+- nothing is shared between parent and workers but the pool's own queues: a worker finds
+  out that its parent is gone by watching its parent's pid, never by waiting on an event
+  (a worker that exits while waiting on a shared event can leave the event's lock to hang
+  whoever sets it next);
 - a worker exits within a second of its parent ending, however the parent ends (SIGTERM,
-  SIGKILL), and at once when the parent stops the pool;
+  SIGKILL);
 - :func:`run_longest_first` keeps one task in flight per slot, starts the costliest first,
   and gives each slot its own share of the CPUs.
 """
@@ -19,28 +28,57 @@ import multiprocessing
 import os
 import signal
 import threading
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+import time
+from concurrent.futures import FIRST_COMPLETED, Executor, ProcessPoolExecutor, wait
 from typing import Callable, Iterable
 
 from .runtime import core_groups
 
 #: How often a worker checks that its parent is still there (seconds).
 WATCH_EVERY = 0.25
+#: How long the parent waits for killed workers and the pool's thread before giving up on them (seconds).
+STOP_WITHIN = 5.0
+_SHARED = None  # what the pool gave this worker once (see ``shared``)
+_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
 
-def _watch(stop, parent: int) -> None:
-    """End this worker when the pool is stopped or the parent has gone (we were re-parented)."""
-    while not stop.wait(WATCH_EVERY):
-        if os.getppid() != parent:
-            break
+def _watch(parent: int) -> None:
+    """End this worker when its parent has gone (it was re-parented)."""
+    while os.getppid() == parent:
+        time.sleep(WATCH_EVERY)
     os._exit(1)  # nothing of this worker's is worth finishing once its parent is gone
 
 
-def _start(stop, parent: int, initializer, initargs) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    threading.Thread(target=_watch, args=(stop, parent), daemon=True, name="ridership-watch").start()
+def _start(parent: int, initializer, initargs, shared) -> None:
+    global _SHARED
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C that came while starting is dropped
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)  # a SIGTERM that came ends the worker now
+    _SHARED = shared
+    threading.Thread(target=_watch, args=(parent,), daemon=True, name="ridership-watch").start()
     if initializer is not None:
         initializer(*initargs)
+
+
+def shared():
+    """In a worker: the ``shared`` object its pool was given (sent once per worker, not with every task)."""
+    return _SHARED
+
+
+@contextlib.contextmanager
+def _stop_signals_blocked():
+    """Block SIGINT and SIGTERM in this thread for the block; they are handled as soon as it ends.
+
+    Processes (and threads) started in the block inherit the mask, and the start of a worker,
+    which writes its start-up data to it through a pipe, is never cut short half-way.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 @contextlib.contextmanager
@@ -62,47 +100,87 @@ def _environment(env: dict | None):
                 os.environ[name] = value
 
 
+class WorkerPool(ProcessPoolExecutor):
+    """A ``ProcessPoolExecutor`` of spawned processes that start deaf to Ctrl-C and die with this one.
+
+    Processes are started in ``submit`` (the first ones) and by the pool's own thread (the
+    replacements after ``max_tasks_per_child``); both start them with SIGINT and SIGTERM
+    blocked, the thread because it is itself started, in the first ``submit``, with them blocked.
+    """
+
+    def submit(self, fn, /, *args, **kwargs):
+        with _stop_signals_blocked():
+            return super().submit(fn, *args, **kwargs)
+
+    def stop_now(self, within: float = STOP_WITHIN) -> None:
+        """Kill the workers, fail what they had not finished, and wait at most ``within`` seconds for it.
+
+        The workers are killed before ``shutdown``: the pool's thread then finds them dead, marks
+        the pool broken and ends, without starting replacements (``shutdown`` first would
+        race with a replacement being started). Python 3.14 has ``kill_workers()``; before
+        it, the pool's processes are only in ``_processes``.
+        """
+        processes, manager = self._processes, self._executor_manager_thread
+        deadline = time.monotonic() + within
+        while True:
+            for process in list((processes or {}).values()):  # the thread may add a replacement meanwhile
+                with contextlib.suppress(Exception):
+                    process.kill()
+            if manager is None or not manager.is_alive() or time.monotonic() > deadline:
+                break
+            manager.join(0.1)
+        self.shutdown(wait=False, cancel_futures=True)
+
+
 @contextlib.contextmanager
 def worker_pool(workers: int, initializer: Callable | None = None, initargs: tuple = (), env: dict | None = None,
-                fresh: bool = False):
-    """A ``ProcessPoolExecutor`` of ``workers`` spawned processes that die with this one.
+                fresh: bool = False, shared=None):
+    """A :class:`WorkerPool` of ``workers`` spawned processes that die with this one.
 
     Args:
         workers: how many processes.
         initializer, initargs: run in each worker first, as ``ProcessPoolExecutor`` does.
         env: environment variables the workers start with (None: unset).
         fresh: a new process for every task (nothing one task leaves in memory reaches the next).
+        shared: an object each worker receives once when it starts (:func:`shared` returns it
+            there): large data sent this way never waits in the pool's task queue.
 
-    Leaving the block by an exception (Ctrl-C included) stops the workers at once.
+    Leaving the block by an exception (Ctrl-C and SIGTERM included) stops the workers at once
+    (:meth:`WorkerPool.stop_now`); leaving it normally waits for the tasks submitted.
     """
     context = multiprocessing.get_context("spawn")
-    stop = context.Event()
-    with _environment(env):
-        pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_start,
-                                   initargs=(stop, os.getpid(), initializer, initargs),
-                                   max_tasks_per_child=1 if fresh else None)
+    with _environment(env):  # for the whole block: workers are started as tasks are submitted
+        pool = WorkerPool(workers, mp_context=context, initializer=_start,
+                          initargs=(os.getpid(), initializer, initargs, shared),
+                          max_tasks_per_child=1 if fresh else None)
         try:
             yield pool
         except BaseException:
-            stop.set()
-            pool.shutdown(wait=True, cancel_futures=True)
+            pool.stop_now()
             raise
         pool.shutdown(wait=True)
 
 
 def run_longest_first(task: Callable, items: Iterable, jobs: int, cost: Callable, on_result: Callable,
-                      env: dict | None = None) -> None:
+                      env: dict | None = None, shared=None, executor: Callable[..., Executor] | None = None) -> None:
     """``task(item, cpus)`` for every item, ``jobs`` at a time, each in a fresh worker process.
 
     Items start in order of decreasing ``cost(item)``; each of the ``jobs`` slots owns an equal
     share of this process's CPUs, passed to the task as ``cpus``. ``on_result(item, result)``
     runs here as each task finishes. The first task that fails stops the others and its
-    exception is raised here.
+    exception is raised here; so does Ctrl-C.
+
+    Args:
+        env, shared: as :func:`worker_pool`.
+        executor: a context manager factory called as ``executor(jobs)`` that yields any
+            ``concurrent.futures.Executor`` (a Dask ``Client.get_executor()``, say) instead of
+            this module's worker processes; it owns how its workers stop.
     """
     queue = sorted(items, key=cost, reverse=True)
     slots = core_groups(jobs)
     free, running = list(range(len(slots))), {}
-    with worker_pool(len(slots), env=env, fresh=True) as pool:
+    pool_of = executor or (lambda n: worker_pool(n, env=env, fresh=True, shared=shared))
+    with pool_of(len(slots)) as pool:
         while queue or running:
             while queue and free:
                 slot = free.pop(0)
