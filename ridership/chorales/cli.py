@@ -60,7 +60,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--random-seed", type=int, default=42, help="the sampling's seed (default: 42)")
     p.add_argument("--method", choices=("fast", "plain"), default="fast",
                    help="fast (default: one step at a time, states kept) or plain (the model rerun for every note)")
-    p.add_argument("--out", type=_path, default=DEFAULT_GENERATED, help=f"folder for the files (default: {DEFAULT_GENERATED})")
+    p.add_argument("--out", type=_path, default=DEFAULT_GENERATED,
+                   help=f"folder for the files (default: {DEFAULT_GENERATED})")
     p.set_defaults(func=cmd_generate, uses_keras=True)
     return parser
 
