@@ -131,7 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("figures", help="save the chapter's figures as PNG")
     p.add_argument("--data", type=_path, help=DATA_HELP)
     p.add_argument("--out", type=_path, default="figures", help="folder for the PNG files (default: figures)")
-    p.add_argument("--results", type=_path, help="a `ridership reproduce` results folder: adds the model figures (no retraining)")
+    p.add_argument("--results", type=_path,
+                   help="a `ridership reproduce` results folder: adds the model figures (no retraining)")
     p.set_defaults(func=_cmd_figures, uses_keras=lambda args: bool(args.results))
 
     p = sub.add_parser("reproduce", help="train every experiment of the chapter and tabulate the results")

@@ -62,7 +62,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--random-seed", type=int, default=FIRST_SEED, help=f"the sampling's seed (default: {FIRST_SEED})")
     p.add_argument("--method", choices=GENERATION_METHODS, default="fast",
                    help="fast (default: one step at a time, states kept) or plain (the model rerun for every note)")
-    p.add_argument("--out", type=_path, default=DEFAULT_GENERATED, help=f"folder for the files (default: {DEFAULT_GENERATED})")
+    p.add_argument("--out", type=_path, default=DEFAULT_GENERATED,
+                   help=f"folder for the files (default: {DEFAULT_GENERATED})")
     p.set_defaults(func=cmd_generate, uses_keras=True)
     return parser
 
