@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .arguments import path as _path, positive as _positive
 from .backend import BACKENDS, choose_backend
 from .chorales.cli import add_parser as add_chorales_parser
 from .errors import RidershipError
@@ -21,24 +22,6 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
-
-
-def _positive(text: str) -> int:
-    """An argparse type: a whole number of at least 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def _path(text: str) -> str:
-    """An argparse type: a path, never the empty string (which would mean the current folder unasked)."""
-    if not text.strip():
-        raise argparse.ArgumentTypeError("expected a path, got an empty string")
-    return text
 
 
 def _uses_keras(args) -> bool:

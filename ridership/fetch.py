@@ -81,17 +81,21 @@ def sha256sum(path: str | os.PathLike) -> str:
 
 def _local(remote: RemoteFile, given: str, source: str) -> Path:
     """The file a path or the environment names: the file itself, or the published name in a folder."""
-    where = "the path given" if source == "argument" else remote.env
+    given_here = source == "argument"
+    where = "the path given" if given_here else remote.env
+    instead = (f"leave the path out to use {remote.env}, the cache or a download" if given_here
+               else f"unset {remote.env} to download {remote.filename} from {download_url(remote)}")
     file = Path(given).expanduser()
     if file.is_dir():
         inside = file / remote.filename
         if not inside.is_file():
+            aim = "give the file itself" if given_here else f"point {remote.env} at the file itself"
             raise RidershipError(f"{file} (from {where}) is a folder without {remote.filename}: put the file "
-                                 f"there, or point {remote.env} at the file itself.")
+                                 f"there, or {aim}.")
         return inside
     if not file.is_file():
-        raise RidershipError(f"{remote.title.capitalize()} not found: {file} (from {where}). Check the path, or unset "
-                             f"{remote.env} to download {remote.filename} from {remote.url}.")
+        raise RidershipError(f"No file at {file} (from {where}), where {remote.title} should be. Check the path, "
+                             f"or {instead}.")
     return file
 
 

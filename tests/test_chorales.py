@@ -101,7 +101,7 @@ def test_damaged_archives(tmp_path, chorales_path):
     cut.write_bytes(chorales_path.read_bytes()[:60_000])
     with pytest.raises(RidershipError, match="truncated"):
         cd.load_chorales(cut)
-    with pytest.raises(RidershipError, match="not found"):
+    with pytest.raises(RidershipError, match="No file at"):
         cd.load_chorales(tmp_path / "nowhere.tgz")
 
 

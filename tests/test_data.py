@@ -95,7 +95,7 @@ def test_no_network_says_how_to_work_offline(tmp_path, monkeypatch):
 
 
 def test_missing_file():
-    with pytest.raises(RidershipError, match="not found"):
+    with pytest.raises(RidershipError, match="No file at"):
         rd.load_ridership("/no/such/ridership.tgz")
 
 

@@ -259,7 +259,7 @@ def test_data_too_short_for_a_period_names_the_period_and_the_fix(tmp_path, csv_
 
 def test_missing_data_leaves_no_folders_behind(tmp_path):
     one_line_error(ridership("reproduce", "--quick", "--only", "naive", "--out", tmp_path / "D",
-                             "--data", tmp_path / "nowhere.tgz"), "not found")
+                             "--data", tmp_path / "nowhere.tgz"), "No file at")
     assert not (tmp_path / "D").exists()
 
 

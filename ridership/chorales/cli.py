@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..arguments import path as _path, positive as _positive
 from ..errors import RidershipError
 from ..settings import CHORDS, FIRST_SEED, GENERATION_METHODS, SEED_CHORALE, SEED_CHORDS
 
@@ -19,7 +20,6 @@ DEFAULT_GENERATED = "chorales"
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     """Add ``chorales`` and its sub-commands ``train`` and ``generate`` to the ``ridership`` command."""
-    from ..cli import _path, _positive  # the ridership command's argument checks (loaded by now)
 
     parser = subparsers.add_parser("chorales", help="exercise 10: Bach chorales (train, generate)",
                                    description="Learn the JSB chorales, score them against baselines, write new ones.")
