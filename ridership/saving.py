@@ -24,8 +24,10 @@ def load_model(path: str | os.PathLike, **kwargs):
 
     Example:
 
-    >>> model = ridership.load_model("tests/fixtures/custom_ln_0.2.0.keras")
-    >>> type(model.layers[0].cell).__name__
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "custom_ln.keras"
+    >>> ridership.models.custom_ln().save(path)
+    >>> type(ridership.load_model(path).layers[0].cell).__name__
     'LNSimpleRNNCell'
     """
     for name in LAYER_MODULES:
