@@ -9,7 +9,6 @@ completes. The same holds when a run cannot write its files.
 
 import fcntl
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -98,8 +97,11 @@ def test_reproduce_ends_with_the_line_of_a_run_that_cannot_write(tmp_path, data_
             "--data", str(data_path)]
     proc = _start(args)
     _wait_for(out / "runs" / "linear-seed42.json", proc)
-    shutil.rmtree(out / "models")
-    (out / "models").write_text("a file where the models folder was")  # what the later runs cannot write into
+    # The other worker may be writing into models/ right now: move the folder away in one step (a
+    # file it is writing lands there, outside the results), then put a file in its place, which the
+    # later runs cannot write into.
+    (out / "models").rename(tmp_path / "models-moved")
+    (out / "models").write_text("a file where the models folder was")
     try:
         _, err = proc.communicate(timeout=120)
     except subprocess.TimeoutExpired:
