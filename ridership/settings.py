@@ -45,6 +45,8 @@ N_FEATURES = 5
 
 #: The first seed of every run; ``--seeds 3`` trains 42, 43 and 44.
 FIRST_SEED = 42
+#: Exercise 10's runs by default (``ridership chorales train`` and ``chorales.train_chorales``).
+CHORALE_SEEDS = 3
 
 #: Exercise 10's generation: 56 chords added to the first 8 chords of test chorale 2, the fast
 #: way (one step at a time, the states kept) or the plain way (the model rerun for every note).

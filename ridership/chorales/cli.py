@@ -10,11 +10,10 @@ from pathlib import Path
 
 from ..arguments import path as _path, positive as _positive
 from ..errors import RidershipError
-from ..settings import CHORDS, FIRST_SEED, GENERATION_METHODS, SEED_CHORALE, SEED_CHORDS
+from ..settings import CHORALE_SEEDS, CHORDS, FIRST_SEED, GENERATION_METHODS, SEED_CHORALE, SEED_CHORDS
 
 DATA_HELP = "path to jsb_chorales.tgz (default: $RIDERSHIP_CHORALES, then the cache, then a download)"
 DEFAULT_OUT = "results/chorales"  # as ridership.chorales.train.DEFAULT_OUT, kept here free of imports
-DEFAULT_SEEDS = 3  # as ridership.chorales.train.SEEDS
 DEFAULT_GENERATED = "chorales"
 
 
@@ -31,8 +30,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                                    "is JAX when installed; set KERAS_BACKEND=tensorflow to train on TensorFlow.")
     p.add_argument("--data", type=_path, help=DATA_HELP)
     p.add_argument("--out", type=_path, default=DEFAULT_OUT, help=f"results folder (default: {DEFAULT_OUT})")
-    p.add_argument("--seeds", type=_positive, default=DEFAULT_SEEDS,
-                   help=f"seeds 42, 43, ... (default: {DEFAULT_SEEDS}); the table gives median, min and max")
+    p.add_argument("--seeds", type=_positive, default=CHORALE_SEEDS,
+                   help=f"seeds 42, 43, ... (default: {CHORALE_SEEDS}); the table gives median, min and max")
     p.add_argument("--epochs", type=_positive, default=20, help="epochs per run (default: the exercise's 20)")
     p.add_argument("--model", choices=("fast", "exercise"), default="fast",
                    help="fast (default: the exercise's model with our ProjectedLSTM, the same function) or exercise "

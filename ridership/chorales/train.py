@@ -35,7 +35,7 @@ from ..engine.runtime import COMPILE_CACHE, keep_compiled_programs
 from ..engine.stopping import StopFlag
 from ..engine.storage import given_folder, writable_folder
 from ..engine.tables import markdown_rows, write_results
-from ..settings import FIRST_SEED, cap_epochs, quick_mode
+from ..settings import CHORALE_SEEDS, FIRST_SEED, cap_epochs, quick_mode
 from .data import read_chorales
 from .models import BUILDERS, DEFAULT_BUILDER, EPOCHS, build, compile_bach
 from .scoring import BOOK, baseline_scores, score_model
@@ -43,7 +43,6 @@ from .windows import BATCH_SIZE, SHUFFLE_BUFFER, window_arrays
 
 DEFAULT_OUT = "results/chorales"
 COMMAND = "chorales train"
-SEEDS = 3
 #: Training batches per call into Keras' compiled step, at most an epoch's (98): Keras then runs an
 #: epoch's steps back to back instead of returning to its per-batch bookkeeping between them (as
 #: ``ridership reproduce`` does): the same steps in the same order.
@@ -137,7 +136,7 @@ def _check_args(seeds: int, epochs: int, batches: int | None, model: str) -> Non
         raise RidershipError(f"Unknown chorale model {model!r}; choose one of {', '.join(BUILDERS)}.")
 
 
-def train_chorales(out: str | Path = DEFAULT_OUT, seeds: int = SEEDS, epochs: int = EPOCHS, quick: bool = False,
+def train_chorales(out: str | Path = DEFAULT_OUT, seeds: int = CHORALE_SEEDS, epochs: int = EPOCHS, quick: bool = False,
                    force: bool = False, data_path=None, model: str = DEFAULT_BUILDER, batches: int | None = None,
                    verbose: int = 0, log=print) -> dict:
     """Train ``model`` under seeds 42, 43, ... into ``out``, resuming; return the summary (also in ``results.json``).
