@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .arguments import path as _path, positive as _positive
+from .arguments import add_scheduler_argument, path as _path, positive as _positive
 from .backend import BACKENDS, choose_backend
 from .chorales.cli import add_parser as add_chorales_parser
 from .errors import RidershipError
@@ -85,10 +85,11 @@ def _cmd_reproduce(args) -> int:
     parse_only(args.only)  # a bad name is reported before anything starts
     backend = args.checked_backend
     jobs = args.jobs
-    print(f"backend: {backend}, results in {args.out}/" + (" (quick mode)" if args.quick else ""), flush=True)
+    print(f"backend: {backend}, results in {args.out}/" + (" (quick mode)" if args.quick else "")
+          + (f", runs on the Dask cluster at {args.scheduler}" if args.scheduler else ""), flush=True)
     table = reproduce(args.out, only=args.only, seeds=args.seeds, quick=args.quick, force=args.force,
                       verbose=args.verbose, data_path=args.data, jobs=jobs, chapter_layers=args.chapter_layers,
-                      compile_cache=not args.no_compile_cache, backend=backend)
+                      compile_cache=not args.no_compile_cache, backend=backend, scheduler=args.scheduler)
     print(f"\n{len(table)} experiment(s) in {args.out}/results.csv")
     return 0
 
@@ -126,7 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--only", help="comma-separated experiments, e.g. univar,lstm (default: all)")
     p.add_argument("--backend", choices=BACKENDS, default="auto",
                    help="Keras backend (default auto: $KERAS_BACKEND, else JAX when installed)")
-    p.add_argument("--jobs", type=_positive, help="runs trained at once, one process each (default: one per core)")
+    p.add_argument("--jobs", type=_positive, help="runs trained at once, one process each (default: one per core; "
+                                                 "with --scheduler, runs in flight on the cluster, default all)")
     p.add_argument("--chapter-layers", action="store_true",
                    help="train the WaveNet as the chapter's Conv1D layers, not as one CausalConvStack "
                         "(the same function and initial weights, faster on a CPU)")
@@ -134,6 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="on JAX, compile every run afresh instead of keeping compiled programs in OUT/compile-cache")
     p.add_argument("--force", action="store_true", help="train again runs already done, also runs of another kind")
     p.add_argument("-v", "--verbose", action="count", default=0, help="show Keras' per-epoch output")
+    add_scheduler_argument(p)
     p.set_defaults(func=_cmd_reproduce, uses_keras=True)
 
     add_chorales_parser(sub)

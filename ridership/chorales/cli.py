@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..arguments import path as _path, positive as _positive
+from ..arguments import add_scheduler_argument, path as _path, positive as _positive
 from ..errors import RidershipError
 from ..settings import CHORALE_SEEDS, CHORDS, FIRST_SEED, GENERATION_METHODS, SEED_CHORALE, SEED_CHORDS
 
@@ -41,6 +41,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="cap training at a few epochs (same code path; RIDERSHIP_QUICK=1 does too)")
     p.add_argument("--force", action="store_true", help="retrain runs already done, also runs of another kind")
     p.add_argument("-v", "--verbose", action="store_true", help="one line of Keras' output per epoch")
+    add_scheduler_argument(p)
     p.set_defaults(func=cmd_train, uses_keras=True)
 
     p = sub.add_parser("generate", help="write a new chorale (.wav, .mid, piano-roll .png) from a trained model",
@@ -72,10 +73,12 @@ def cmd_train(args) -> int:
 
     quick = args.quick
     print(f"backend: {args.checked_backend}, model {args.model}, results in {args.out}/"
-          + (" (quick mode)" if quick else ""), flush=True)
+          + (" (quick mode)" if quick else "")
+          + (f", runs on the Dask cluster at {args.scheduler}" if args.scheduler else ""), flush=True)
     summary = train_chorales(args.out, seeds=args.seeds, epochs=args.epochs, quick=quick, force=args.force,
                              data_path=args.data, model=args.model, batches=args.batches,
-                             verbose=2 if args.verbose else 0, log=lambda line: print(line, flush=True))
+                             verbose=2 if args.verbose else 0, log=lambda line: print(line, flush=True),
+                             scheduler=args.scheduler)
     print()
     print(markdown(summary), end="")
     return 0

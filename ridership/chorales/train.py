@@ -138,7 +138,7 @@ def _check_args(seeds: int, epochs: int, batches: int | None, model: str) -> Non
 
 def train_chorales(out: str | Path = DEFAULT_OUT, seeds: int = CHORALE_SEEDS, epochs: int = EPOCHS, quick: bool = False,
                    force: bool = False, data_path=None, model: str = DEFAULT_BUILDER, batches: int | None = None,
-                   verbose: int = 0, log=print) -> dict:
+                   verbose: int = 0, log=print, scheduler: str | None = None) -> dict:
     """Train ``model`` under seeds 42, 43, ... into ``out``, resuming; return the summary (also in ``results.json``).
 
     Args:
@@ -151,10 +151,18 @@ def train_chorales(out: str | Path = DEFAULT_OUT, seeds: int = CHORALE_SEEDS, ep
         model: ``"fast"`` (default) or ``"exercise"``.
         batches: train only this many batches per epoch (a quick check; part of the run's kind).
         log: where the one-line reports go.
+        scheduler: a Dask scheduler's address (``tcp://HOST:PORT``): the runs train on its
+            workers, which find the data themselves, and this process writes what they send back
+            (``ridership.engine.cluster``).
     """
     from ..backend import checked_backend
 
     _check_args(seeds, epochs, batches, model)
+    if scheduler is not None:
+        from ..engine.cluster import check_address, require_installed
+
+        require_installed()
+        scheduler = check_address(scheduler)
     claim(given_folder(out), COMMAND)
     backend = checked_backend()
     quick = quick or quick_mode()
@@ -175,14 +183,38 @@ def train_chorales(out: str | Path = DEFAULT_OUT, seeds: int = CHORALE_SEEDS, ep
         records = {run.rid: record for run, record in plan.done}
         order = [run_id(model, FIRST_SEED + k) for k in range(seeds)]
         summary = write_summary(out, [records[rid] for rid in order if rid in records], baselines) if records else None
-        for run in plan.todo:
-            stop.check()
-            record = _train_run(out, run.rid, kind, run.job, windows, verbose, stop)
-            log(f"{run.rid:24} {record['epochs']:3d} epochs  test accuracy {record['test']['accuracy']:.4f}  "
+
+        def kept(record):
+            nonlocal summary
+            log(f"{record['run']:24} {record['epochs']:3d} epochs  test accuracy {record['test']['accuracy']:.4f}  "
                 f"cross-entropy {record['test']['cross_entropy']:.4f}  {record['seconds']:7.1f} s")
-            records[run.rid] = record
+            records[record["run"]] = record
             summary = write_summary(out, [records[rid] for rid in order if rid in records], baselines)
+
+        if scheduler is not None and plan.todo:
+            try:
+                _train_on_cluster(out, plan.todo, kind, data_path, scheduler, kept)
+            finally:  # stopped or failed: a file half written here goes
+                remove_temporaries(out)
+        for run in plan.todo if scheduler is None else ():
+            stop.check()
+            kept(_train_run(out, run.rid, kind, run.job, windows, verbose, stop))
     return summary
+
+
+def _fit_run(kind: dict, seed: int, windows: dict, verbose: int, check=lambda: None, callbacks=()) -> tuple[dict, object]:
+    """Train and score one run; return what its record holds and the model. ``check()`` runs between steps."""
+    tick = time.perf_counter()
+    fit = fit_chorales(kind["model"], windows["train"], epochs=kind["epochs"], seed=seed, batches=kind["batches"],
+                       verbose=verbose, callbacks=list(callbacks))
+    check()  # fit ended early: this run is not finished
+    scores = {split: score_model(fit.model, *windows[split]).as_dict() for split in ("valid", "test")}
+    check()
+    history = {name: [float(v) for v in values] for name, values in fit.history.history.items()}
+    result = {"seed": seed, "model": kind["model"], "epochs": len(fit.history.epoch), "backend": kind["backend"],
+              "mode": kind["mode"], "valid": scores["valid"], "test": scores["test"], "history": history,
+              "fit_seconds": fit.seconds, "seconds": time.perf_counter() - tick}
+    return result, fit.model
 
 
 def _train_run(out: Path, rid: str, kind: dict, seed: int, windows: dict, verbose: int, stop: StopFlag) -> dict:
@@ -193,20 +225,49 @@ def _train_run(out: Path, rid: str, kind: dict, seed: int, windows: dict, verbos
 
     tick = time.perf_counter()
     try:
-        fit = fit_chorales(kind["model"], windows["train"], epochs=kind["epochs"], seed=seed, batches=kind["batches"],
-                           verbose=verbose, callbacks=[stop.callback()])
-        stop.check()  # fit ended early: this run is not finished
-        scores = {split: score_model(fit.model, *windows[split]).as_dict() for split in ("valid", "test")}
-        stop.check()
-        path = save_model(fit.model, out, rid)
-        history = {name: [float(v) for v in values] for name, values in fit.history.history.items()}
-        result = {"seed": seed, "model": kind["model"], "epochs": len(fit.history.epoch), "backend": kind["backend"],
-                  "mode": kind["mode"], "valid": scores["valid"], "test": scores["test"], "history": history,
-                  "fit_seconds": fit.seconds, "seconds": time.perf_counter() - tick}
+        result, model = _fit_run(kind, seed, windows, verbose, stop.check, [stop.callback()])
+        path = save_model(model, out, rid)
+        result["seconds"] = time.perf_counter() - tick
         return write_run(out, rid, kind, record_result(COMMAND, result), [path])
     finally:
         keras.backend.clear_session()  # the next seed starts from an empty graph and frees this model
         gc.collect()
+
+
+def remote_run(job: tuple, cpus=None):
+    """For a Dask worker, in a process of its own: train one chorale run; return its record's fields and model's bytes.
+
+    ``job`` is ``(rid, kind, seed, data_path)``; the chorales are read as the package finds them
+    on the worker and checked to be the driver's (the archive's sha256).
+    """
+    from ..engine.cluster import Returned, file_bytes
+
+    rid, kind, seed, data_path = job
+    chorales, info = read_chorales(data_path)
+    if info.sha256[:16] != kind["data"]:
+        raise RidershipError(f"its chorales differ from this command's (sha256 {info.sha256[:16]}..., not "
+                             f"{kind['data']}...): give every worker the same jsb_chorales.tgz.")
+    tick = time.perf_counter()
+    result, model = _fit_run(kind, seed, split_windows(chorales), 0)
+    files = {f"{MODELS_DIR}/{rid}.keras": file_bytes(model.save, f"{rid}.keras")}
+    result["seconds"] = time.perf_counter() - tick
+    return Returned(rid, record_result(COMMAND, result), files)
+
+
+def _train_on_cluster(out: Path, todo: list, kind: dict, data_path, scheduler: str, kept) -> None:
+    """The runs ``todo`` on the Dask cluster at ``scheduler``; ``kept(record)`` as each is written here."""
+    import os
+
+    from ..engine.cluster import executor_for, keep_returned, remote
+    from ..engine.stopping import signals_raise
+    from ..engine.workers import run_longest_first
+
+    where = None if data_path is None else os.path.abspath(data_path)  # a path valid on the workers
+    jobs = [(run.rid, kind, run.job, where) for run in todo]
+    with signals_raise():  # this process only waits: Ctrl-C stops it at once, and the cluster's runs with it
+        run_longest_first(remote(f"{__name__}:remote_run", kind["backend"]), jobs, len(jobs), lambda job: -job[2],
+                          lambda job, returned: kept(keep_returned(out, returned, kind, FIELDS)),
+                          executor=executor_for(scheduler))
 
 
 def summarise(records: list[dict], baselines: dict) -> dict:

@@ -81,46 +81,83 @@ class Settings:
         return {"mode": self.mode, "backend": self.backend, "model": model, "data": self.data}
 
 
+def _prepare(backend: str, cpus: list[int] | None) -> None:
+    """Ready this process to train on ``backend`` (the parent's choice), on ``cpus`` (None: all it has)."""
+    from ..backend import choose_backend
+    from .runtime import import_tensorflow_quietly, keep_tensorflow_out, use_cpus
+
+    choose_backend(backend)  # the parent's choice, with its quiet TensorFlow settings
+    use_cpus(cpus)
+    if backend == "tensorflow":
+        import_tensorflow_quietly()
+    keep_tensorflow_out()
+
+
+def _fit(name: str, seed: int | None, settings: Settings, df: pd.DataFrame) -> tuple[dict, object]:
+    """Train (or backtest) one run; return what its record holds and its model (None for a baseline)."""
+    quick = settings.mode == "quick"
+    if name in BASELINES:
+        return {"experiment": name, "seed": None, "epochs": None, **BASELINES[name].run(df, quick)}, None
+    import warnings
+
+    from ..experiments import fit_experiment
+    from ..training import ReleaseFreedMemory
+
+    warnings.filterwarnings("ignore", message=_CACHE_WARNING)
+    fit = fit_experiment(name, df, seed, quick=quick, chapter_layers=settings.chapter_layers,
+                         verbose=settings.verbose, callbacks=[ReleaseFreedMemory()])
+    return fit.record(), fit.model
+
+
 def run_job(job: tuple, cpus: list[int]) -> dict:
     """Train (or backtest) one run in this worker process; save its model; write its record.
 
     ``job`` is ``(name, seed, settings)``, the data coming once per worker from the pool
     (``workers.shared``), or ``(name, seed, settings, df)``.
     """
-    from ..backend import choose_backend
-    from .runtime import import_tensorflow_quietly, keep_tensorflow_out, release_freed_memory, use_cpus
+    from .runtime import release_freed_memory
     from .workers import shared
 
     name, seed, settings, *given = job
     df = given[0] if given else shared()
-    choose_backend(settings["backend"])  # the parent's choice, with its quiet TensorFlow settings
-    use_cpus(cpus)
-    if settings["backend"] == "tensorflow":
-        import_tensorflow_quietly()
-    keep_tensorflow_out()
+    _prepare(settings["backend"], cpus)
     out = Path(settings["out"])
     settings = Settings(**settings)
-    quick = settings.mode == "quick"
     rid = run_id(name, seed)
     tick = time.perf_counter()
-    files = []
-    if name in BASELINES:
-        result = {"experiment": name, "seed": None, "epochs": None, **BASELINES[name].run(df, quick)}
-    else:
-        import warnings
-
-        from ..experiments import fit_experiment
-        from ..training import ReleaseFreedMemory
-
-        warnings.filterwarnings("ignore", message=_CACHE_WARNING)
-        fit = fit_experiment(name, df, seed, quick=quick, chapter_layers=settings.chapter_layers,
-                             verbose=settings.verbose, callbacks=[ReleaseFreedMemory()])
-        result = fit.record()
-        files.append(save_model(fit.model, out, rid))
-        del fit
-        release_freed_memory()  # the next run in this worker starts from what is in use
+    result, model = _fit(name, seed, settings, df)
+    files = [save_model(model, out, rid)] if model is not None else []
+    del model
+    release_freed_memory()  # the next run in this worker starts from what is in use
     result["seconds"] = time.perf_counter() - tick
     return write_run(out, rid, settings.kind(name), record_result(COMMAND, result), files)
+
+
+def remote_job(job: tuple, cpus=None):
+    """For a Dask worker, in a process of its own: train one run; return its record's fields and model's bytes.
+
+    ``job`` is ``(name, seed, settings, data_path)``: the data is read as the package finds it
+    on the worker (``data_path``, else ``$RIDERSHIP_DATA``, the cache, a download) and checked
+    to be the driver's. The driver writes what comes back (``ridership.engine.cluster.keep_returned``).
+    """
+    from ..data import load_ridership
+    from .cluster import Returned, file_bytes
+
+    name, seed, settings, data_path = job
+    settings = Settings(**settings)
+    _prepare(settings.backend, None)
+    df = load_ridership(data_path)
+    if fingerprint(df) != settings.data:
+        raise RidershipError(f"its ridership data differs from this command's (fingerprint {fingerprint(df)}, "
+                             f"not {settings.data}): give every worker the same file.")
+    rid = run_id(name, seed)
+    tick = time.perf_counter()
+    result, model = _fit(name, seed, settings, df)
+    files = {}
+    if model is not None:
+        files[f"{MODELS_DIR}/{rid}.keras"] = file_bytes(model.save, f"{rid}.keras")
+    result["seconds"] = time.perf_counter() - tick
+    return Returned(rid, record_result(COMMAND, result), files)
 
 
 def _worker_env(settings: Settings) -> dict:
@@ -139,7 +176,7 @@ def _worker_env(settings: Settings) -> dict:
 def reproduce(out: str | Path = "results", only: str | None = None, seeds: int = 1, quick: bool = False,
               force: bool = False, verbose: int = 0, data_path=None, progress: bool = True, log=None,
               jobs: int | None = None, chapter_layers: bool = False, compile_cache: bool = True,
-              backend: str | None = None) -> pd.DataFrame:
+              backend: str | None = None, scheduler: str | None = None) -> pd.DataFrame:
     """Run the chapter's experiments into ``out``; skip what is already done. Returns the table.
 
     Args:
@@ -156,6 +193,10 @@ def reproduce(out: str | Path = "results", only: str | None = None, seeds: int =
         chapter_layers: train the chapter's layers where a faster twin exists (the WaveNet).
         compile_cache: on JAX, keep compiled programs in ``out/compile-cache``.
         backend: the backend the runs train on (default: ``ridership.backend``'s choice).
+        scheduler: a Dask scheduler's address (``tcp://HOST:PORT``): the runs train on its
+            workers, which find the data themselves, and this process writes what they send
+            back (``ridership.engine.cluster``); ``jobs`` then caps the runs in flight (default:
+            all of them).
     """
     from tqdm.auto import tqdm
 
@@ -165,8 +206,13 @@ def reproduce(out: str | Path = "results", only: str | None = None, seeds: int =
 
     if not isinstance(seeds, int) or seeds < 1:
         raise RidershipError(f"--seeds must be a whole number of at least 1; got {seeds!r}.")
-    jobs = len(cores()) if jobs is None else jobs
-    if not isinstance(jobs, int) or jobs < 1:
+    if scheduler is not None:
+        from .cluster import check_address, require_installed
+
+        require_installed()
+        scheduler = check_address(scheduler)
+    jobs = (len(cores()) if scheduler is None else None) if jobs is None else jobs
+    if jobs is not None and (not isinstance(jobs, int) or jobs < 1):
         raise RidershipError(f"--jobs must be a whole number of at least 1; got {jobs!r}.")
     names = parse_only(only)
     claim(given_folder(out), COMMAND)  # another command's folder is refused before anything is read or written
@@ -200,7 +246,10 @@ def reproduce(out: str | Path = "results", only: str | None = None, seeds: int =
 
         if todo:
             try:
-                _train(todo, settings, df, jobs, finished)
+                if scheduler is None:
+                    _train(todo, settings, df, jobs, finished)
+                else:
+                    _train_on_cluster(todo, settings, data_path, jobs, finished, scheduler)
             finally:  # stopped or failed: what the runs in flight half wrote goes
                 remove_temporaries(out)
         return _tables(out, settings)
@@ -216,17 +265,35 @@ def _train(todo: list[tuple], settings: Settings, df: pd.DataFrame, jobs: int, f
 
     from .workers import run_longest_first
 
-    def cost(job):
-        name = job[0]
-        return BASELINES[name].cost if name in BASELINES else EXPERIMENTS[name].cost
-
     jobs_of = [(name, seed, asdict(settings)) for name, seed in todo]
     try:
-        run_longest_first(run_job, jobs_of, min(jobs, len(jobs_of)), cost, finished, env=_worker_env(settings),
+        run_longest_first(run_job, jobs_of, min(jobs, len(jobs_of)), _cost, finished, env=_worker_env(settings),
                           shared=df)
     except BrokenProcessPool:
         raise RidershipError("A worker process ended without finishing its run (out of memory, or killed?). "
                              "Finished runs are kept: run the same command again to resume.") from None
+
+
+def _train_on_cluster(todo: list[tuple], settings: Settings, data_path, jobs: int | None, finished,
+                      scheduler: str) -> None:
+    """The runs ``todo`` on the Dask cluster at ``scheduler``; each written here as it comes back."""
+    from .cluster import executor_for, keep_returned, remote
+    from .workers import run_longest_first
+
+    out = Path(settings.out)
+    where = None if data_path is None else os.path.abspath(data_path)  # a path valid on the workers
+    jobs_of = [(name, seed, asdict(settings), where) for name, seed in todo]
+
+    def kept(job, returned):
+        finished(job, keep_returned(out, returned, settings.kind(job[0]), RUN_FIELDS))
+
+    run_longest_first(remote(f"{__name__}:remote_job", settings.backend, settings.compile_cache), jobs_of,
+                      min(jobs or len(jobs_of), len(jobs_of)), _cost, kept, executor=executor_for(scheduler))
+
+
+def _cost(job) -> float:
+    name = job[0]
+    return BASELINES[name].cost if name in BASELINES else EXPERIMENTS[name].cost
 
 
 def _tables(out: Path, settings: Settings) -> pd.DataFrame:

@@ -174,10 +174,11 @@ def run_longest_first(task: Callable, items: Iterable, jobs: int, cost: Callable
         env, shared: as :func:`worker_pool`.
         executor: a context manager factory called as ``executor(jobs)`` that yields any
             ``concurrent.futures.Executor`` (a Dask ``Client.get_executor()``, say) instead of
-            this module's worker processes; it owns how its workers stop.
+            this module's worker processes; it owns how its workers stop, and places its tasks
+            on CPUs itself: ``jobs`` slots, each task given ``cpus=None``.
     """
     queue = sorted(items, key=cost, reverse=True)
-    slots = core_groups(jobs)
+    slots = core_groups(jobs) if executor is None else [None] * max(1, jobs)
     free, running = list(range(len(slots))), {}
     pool_of = executor or (lambda n: worker_pool(n, env=env, fresh=True, shared=shared))
     with pool_of(len(slots)) as pool:
