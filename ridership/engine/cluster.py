@@ -216,10 +216,10 @@ def on_worker(task: str, driver_version: str, backend: str, compile_cache: bool,
     """On a Dask worker: check it runs the driver's package version, then ``task(*args)`` in a fresh process.
 
     The run gets a spawned process of its own (``ridership.engine.workers.worker_pool``), as a
-    local run does: nothing of the worker's (its threads, which draw on Python's global random
-    numbers while Keras seeds and draws its initial weights; a backend already loaded; memory
-    a run left) reaches it, so a seed gives the same numbers as locally, and the process dies
-    with the worker. ``task`` is named (``"ridership.engine.reproduce:remote_job"``): the new
+    local run does: nothing of the worker's reaches it (its event loop's timers draw from
+    Python's global random numbers, which Keras seeds and then draws its default seeds from; a
+    backend already loaded; memory a run left), so a seed gives the same numbers as locally
+    (trained in the worker's own thread, some runs did not), and the process dies with the worker. ``task`` is named (``"ridership.engine.reproduce:remote_job"``): the new
     process imports its module after choosing ``backend``. With ``compile_cache``, on JAX, the
     compiled programs are kept in the worker's folder (or ``$JAX_COMPILATION_CACHE_DIR``).
     An error in the run (``RidershipError``) comes back in one line naming the worker.
