@@ -16,7 +16,7 @@ origin, a statistical model's state is updated (statsforecast's ``forward``).
 
 Example:
 
->>> back = walk_forward("naive", df)
+>>> back = walk_forward("naive", df, end="2021-11")   # the whole test period, even in quick mode
 >>> f"{back.mae():,.0f} riders, {back.refits} refits"
 '31,008 riders, 0 refits'
 """
@@ -44,7 +44,6 @@ STATISTICAL = ("autoarima", "autoets", "mstl")
 BACKTEST_MODELS = ("naive", "sarima", *NETWORKS, *STATISTICAL)
 #: The test period's three parts: before the pandemic, the collapse, the recovery.
 PARTS = {"before": ("2019-06", "2020-02"), "collapse": ("2020-03", "2020-06"), "recovery": ("2020-07", None)}
-FORECASTERS_HINT = "pip install 'ridership[forecasters]'"
 
 
 def schedules_for(name: str) -> tuple[str, ...]:

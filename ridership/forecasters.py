@@ -27,6 +27,7 @@ import pandas as pd
 
 from .errors import RidershipError
 
+FORECASTERS_HINT = "pip install 'ridership[forecasters]'"
 #: How each model is built (statsforecast's defaults otherwise).
 FORECASTERS = {
     "autoarima": lambda m: m.AutoARIMA(season_length=7),
@@ -42,8 +43,6 @@ def make_forecaster(name: str):
     try:
         from statsforecast import models
     except ImportError:
-        from .backtest import FORECASTERS_HINT
-
         raise RidershipError(f"{name} needs statsforecast, which is not installed: {FORECASTERS_HINT}") from None
     return FORECASTERS[name](models)
 

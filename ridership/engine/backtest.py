@@ -22,9 +22,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..backtest import (BACKTEST_MODELS, FORECASTERS_HINT, NETWORKS, STATISTICAL, has_statsforecast, horizons_for,
+from ..backtest import (BACKTEST_MODELS, NETWORKS, STATISTICAL, has_statsforecast, horizons_for,
                         schedules_for, walk_forward)
 from ..errors import RidershipError
+from ..forecasters import FORECASTERS_HINT
 from ..settings import FINE_TUNE_EPOCHS, FINE_TUNE_WINDOWS, FIRST_SEED, STAT_HISTORY, quick_mode
 from .plan import Wanted, claim, plan_runs, record_result
 from .runs import RUNS_DIR, folder_lock, load_runs, remove_temporaries, write_run
