@@ -148,10 +148,10 @@ def walk_forward(name: str, df: pd.DataFrame, schedule: str | None = None, *, st
     (default 364, a year of windows), in the experiment's order. Why: starting again would throw
     away what the network learnt of the years before and cost a full training each time; a year
     of windows holds every season once and weighs the newest days most; a fixed count keeps
-    one compiled training step for every refit; and with ten epochs the whole study stays within
+    one compiled training step for every refit; and with five epochs the whole study stays within
     its ten minutes (``benchmarks/backtest.py`` times it and the refits from scratch).
-    ``from_scratch=True`` retrains a fresh network at each refit instead (the benchmark's
-    comparison). A statistical forecaster (``STATISTICAL``) is fit on the ``history`` latest days.
+    ``from_scratch=True`` trains a new network at each refit instead, for ``epochs`` epochs on
+    every window known since the training period began (the benchmark's comparison). A statistical forecaster (``STATISTICAL``) is fit on the ``history`` latest days.
 
     Args:
         name: one of ``BACKTEST_MODELS``.
@@ -165,7 +165,7 @@ def walk_forward(name: str, df: pd.DataFrame, schedule: str | None = None, *, st
         model: a trained network to start from, instead of training one.
         epochs, windows: a network's refit (see above).
         history: the days a statistical forecaster is fit on (default ``STAT_HISTORY``'s).
-        from_scratch: refit a network from new weights, trained for ``epochs`` epochs.
+        from_scratch: refit a network from new weights (see above).
         progress: show a progress bar.
 
     Raises ``RidershipError`` for an unknown model or schedule, a period outside the data, or a
@@ -210,10 +210,13 @@ def walk_forward(name: str, df: pd.DataFrame, schedule: str | None = None, *, st
 
 # --- the networks ---------------------------------------------------------------------------
 
-def _windows_before(kind: str, series, origin: pd.Timestamp, count: int):
-    """The ``count`` latest training windows of ``kind`` whose targets all lie on or before ``origin``."""
+def _windows_before(kind: str, series, origin: pd.Timestamp, count: int | None):
+    """The ``count`` latest training windows of ``kind`` whose targets all lie on or before ``origin``
+    (``None``: every one since the training period's first day)."""
     from .datasets import WINDOW_DAYS, windows_for
 
+    if count is None:
+        return windows_for(kind, series.loc[f"{PERIODS['train'][0]}-01": origin])
     span = WINDOW_DAYS[kind] + (1 if kind in ("univar", "mulvar", "multask") else AHEAD) + count - 1
     X, Y = windows_for(kind, series.loc[:origin].iloc[-span:])
     return X[-count:], Y[-count:]
@@ -267,7 +270,7 @@ def _network_forecasts(name, df, days, refits, seed, quick, model, epochs, windo
                 if from_scratch:
                     keras.utils.set_random_seed(seed + b)
                     net = fresh()
-                X, Y = _windows_before(exp.data, series, block[0], windows)
+                X, Y = _windows_before(exp.data, series, block[0], None if from_scratch else windows)
                 net.fit(**_train_args((X, Y), BATCH_SIZE, exp.shuffle, seed + b), epochs=epochs, verbose=0)
                 seconds += time.perf_counter() - tick
             Y = predict(net, _inputs_at(exp.data, series, block))

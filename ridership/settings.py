@@ -66,7 +66,7 @@ GENERATION_METHODS = ("fast", "plain")
 #: for AutoARIMA, whose search costs seconds a fit on two. Quick mode
 #: backtests the first ``QUICK_BACKTEST_DAYS`` days of the test period only.
 SCHEDULES = ("never", "monthly", "weekly")
-FINE_TUNE_EPOCHS = 10
+FINE_TUNE_EPOCHS = 5
 FINE_TUNE_WINDOWS = 364
 STAT_HISTORY = {"autoarima": 365, "autoets": 730, "mstl": 730}
 QUICK_BACKTEST_DAYS = 42
