@@ -276,8 +276,7 @@ def _network_forecasts(name, df, days, refits, seed, quick, model, epochs, windo
             Y = predict(net, _inputs_at(exp.data, series, block))
             Y = Y[:, -1] if Y.ndim == 3 else Y.reshape(len(block), -1)
             for h in out:
-                # the forecast h days after origin o is for day o + h
-                out[h].loc[block[block + pd.Timedelta(days=h) <= days[-1]] + pd.Timedelta(days=h)] = \
-                    Y[:len(block[block + pd.Timedelta(days=h) <= days[-1]]), h - 1] * SCALE
+                made = block[block + pd.Timedelta(days=h) <= days[-1]]  # origins whose day h is backtested
+                out[h].loc[made + pd.Timedelta(days=h)] = Y[:len(made), h - 1] * SCALE
             bar.update(len(block))
     return pd.DataFrame(out), seconds, {"epochs": epochs, "windows": windows, "from_scratch": from_scratch}
