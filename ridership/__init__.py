@@ -39,6 +39,7 @@ _EXPORTS = {
     "batches": ["BufferShuffled"],
     "training": ["fit_and_evaluate", "evaluate_mae", "FitResult", "quick_mode"],
     "forecasting": ["iterative_forecast", "direct_forecast", "horizon_mae"],
+    "backtest": ["walk_forward", "WalkForward", "BACKTEST_MODELS"],
 }
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 #: Modules that moved into a folder, still reachable as ``ridership.<name>``.

@@ -13,8 +13,20 @@ from .arguments import add_scheduler_argument, path as _path, positive as _posit
 from .backend import BACKENDS, choose_backend
 from .chorales.cli import add_parser as add_chorales_parser
 from .errors import RidershipError
+from .settings import FIRST_SEED
 
 DATA_HELP = "ridership.tgz, its CSV, or a folder holding ridership.tgz (default: $RIDERSHIP_DATA, the cache, a download)"
+
+
+def _seed(text: str) -> int:
+    """A seed: a whole number of at least 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be at least 0, got {value}")
+    return value
 
 
 class _Parser(argparse.ArgumentParser):
@@ -94,6 +106,18 @@ def _cmd_reproduce(args) -> int:
     return 0
 
 
+def _cmd_backtest(args) -> int:
+    from .engine.backtest import parse_models, run_backtest
+
+    names = parse_models(args.only)  # a bad name is reported before anything starts
+    print(f"backend: {args.checked_backend}, backtest in {args.out}/" + (" (quick mode)" if args.quick else ""),
+          flush=True)
+    table = run_backtest(args.out, only=args.only, seed=args.seed, quick=args.quick, force=args.force,
+                         data_path=args.data, jobs=args.jobs, backend=args.checked_backend)
+    print(f"\n{len(table)} row(s) for {len(names)} model(s) in {args.out}/results.md")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="ridership", description="Chapter 15 of Hands-On ML (3rd ed.): CTA ridership "
                                      "forecasting on Keras 3, and the chapter's exercises.")
@@ -138,6 +162,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-v", "--verbose", action="count", default=0, help="show Keras' per-epoch output")
     add_scheduler_argument(p)
     p.set_defaults(func=_cmd_reproduce, uses_keras=True)
+
+    p = sub.add_parser("backtest", help="walk forward through the test period, every model refit on a schedule")
+    p.add_argument("--data", type=_path, help=DATA_HELP)
+    p.add_argument("--out", type=_path, default="backtest", help="backtest folder (default: backtest)")
+    p.add_argument("--only", help="comma-separated models, e.g. univar,sarima,autoets (default: all)")
+    p.add_argument("--seed", type=_seed, default=FIRST_SEED, help="the networks' seed (default: 42)")
+    p.add_argument("--quick", action="store_true", help="a few epochs, the first weeks of the test period")
+    p.add_argument("--backend", choices=BACKENDS, default="auto",
+                   help="Keras backend (default auto: $KERAS_BACKEND, else JAX when installed)")
+    p.add_argument("--jobs", type=_positive, help="models backtested at once, one process each (default: one per core)")
+    p.add_argument("--force", action="store_true", help="backtest again models already done, also of another kind")
+    p.set_defaults(func=_cmd_backtest, uses_keras=True)
 
     add_chorales_parser(sub)
     return parser

@@ -56,6 +56,22 @@ SEED_CHORALE = 2
 GENERATION_METHODS = ("fast", "plain")
 
 
+#: The walk-forward backtest of the test period (``ridership.backtest``): how often a model is
+#: refit, and how a network is refit. A refit fine-tunes the network from its current weights for
+#: ``FINE_TUNE_EPOCHS`` epochs on the ``FINE_TUNE_WINDOWS`` latest windows known at the refit (a
+#: year, as a fixed count: the same compiled training step serves every refit, and the newest
+#: days weigh as much as the chapter's training set ever did); ``benchmarks/backtest.py`` shows
+#: the whole study fits its ten minutes with them. A statistical forecaster is fit on its
+#: ``STAT_HISTORY`` latest days: two years for MSTL, which needs two of its yearly seasons, one
+#: for AutoARIMA, whose search costs seconds a fit on two. Quick mode
+#: backtests the first ``QUICK_BACKTEST_DAYS`` days of the test period only.
+SCHEDULES = ("never", "monthly", "weekly")
+FINE_TUNE_EPOCHS = 5
+FINE_TUNE_WINDOWS = 364
+STAT_HISTORY = {"autoarima": 365, "autoets": 730, "mstl": 730}
+QUICK_BACKTEST_DAYS = 42
+
+
 def quick_mode() -> bool:
     """True when ``RIDERSHIP_QUICK`` is set to anything but empty, 0, false or no."""
     return os.environ.get(QUICK_ENV, "").strip().lower() not in ("", "0", "false", "no")

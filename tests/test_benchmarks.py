@@ -164,3 +164,16 @@ def test_spread_benchmark_reads_the_recipes_runs_kept_in_the_repository(tmp_path
     assert done.returncode == 0, done.stderr[-2000:]
     rows = {line.split()[0] for line in done.stdout.splitlines()[1:] if not line.startswith(("our ", "ranges "))}
     assert names and rows == names
+
+
+def test_backtest_benchmark_runs_both_sides(tmp_path):
+    """The study (two models, quick) and one network refit from scratch beside its fine-tuning; no ratio asserted."""
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "backtest.py"), "--quick", "--only", "naive,linear",
+                           "--network", "linear", "--schedule", "weekly", "--out", str(tmp_path / "bt")],
+                          capture_output=True, text=True, timeout=600, env=_env_with_root())
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stdout.strip().splitlines()
+    assert lines[-1].startswith("speedup: ") and float(lines[-1].split()[-1].rstrip("x")) > 0
+    assert any(line.startswith("the whole study: ") for line in lines)
+    assert [line.split(" |")[0] for line in lines if line.startswith("| fine-tuned") or line.startswith("| from scratch")] \
+        == ["| fine-tuned", "| from scratch"]
