@@ -33,7 +33,7 @@ _EXPORTS = {
     "windows": ["window_arrays", "ahead_arrays", "seq2seq_arrays", "timeseries_dataset", "ahead_dataset",
                 "to_windows", "to_seq2seq_dataset"],
     "datasets": ["make_data", "DATA_KINDS"],
-    "experiments": ["EXPERIMENTS", "Experiment", "fit_experiment", "versus_book"],
+    "experiments": ["EXPERIMENTS", "Experiment", "fit_experiment", "versus_book", "BOOK_FIVE_EPOCHS_MAE"],
     "models": ["MODELS", "build_model"],
     "layers": ["LNSimpleRNNCell", "StepLoopRNN", "GatedActivationUnit", "CausalConvStack"],
     "batches": ["BufferShuffled"],
