@@ -127,7 +127,7 @@ def too_big(paths: list[Path]) -> str | None:
 
 def _last_state(text: str) -> str:
     """A stream's text with each line as a terminal shows it: what follows its last carriage return."""
-    return "\n".join(line.rsplit("\r", 1)[-1] for line in text.split("\n"))
+    return "\n".join(line.rsplit("\r", 1)[-1].rstrip(" ") for line in text.split("\n"))
 
 
 def tidy(notebook) -> None:

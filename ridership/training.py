@@ -87,7 +87,7 @@ class FitProgress(keras.callbacks.Callback):
     ...     progress.on_epoch_end(epoch, {"val_mae": mae})
     >>> progress.on_train_end()
     >>> out.getvalue().splitlines()[-1].split(" [")[0]   # the line as it ends (a "\\r" starts each state)
-    'demo: 3/3 epochs, best val_mae 30,000 riders'
+    'demo: 3/3 epochs, best validation MAE 30,000 riders'
     """
 
     def __init__(self, label: str = "fit", monitor: str = "val_mae", best=min, show=None, interval: float = 1.0,
@@ -95,6 +95,8 @@ class FitProgress(keras.callbacks.Callback):
         super().__init__()
         self.label, self.monitor, self.best, self.interval, self.file = label, monitor, best, interval, file
         self.show = show or (lambda value: f"{value * SCALE:,.0f} riders")
+        self.what = {"val_mae": "validation MAE", "val_accuracy": "validation accuracy",
+                     "loss": "training loss"}.get(monitor, monitor)
         self.bar, self.value = None, None
 
     def on_train_begin(self, logs=None):
@@ -109,7 +111,7 @@ class FitProgress(keras.callbacks.Callback):
         value = (logs or {}).get(self.monitor)
         if value is not None:
             self.value = value if self.value is None else self.best(self.value, value)
-            self.bar.set_postfix_str(f"best {self.monitor} {self.show(self.value)}", refresh=False)
+            self.bar.set_postfix_str(f"best {self.what} {self.show(self.value)}", refresh=False)
         self.bar.update(1)
 
     def on_train_end(self, logs=None):
