@@ -151,7 +151,6 @@ def tidy(notebook) -> None:
 def environment(quick: bool) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in DROPPED}
     env["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
-    env["PYTHONWARNINGS"] = env.get("PYTHONWARNINGS", "")
     if quick:
         env["RIDERSHIP_QUICK"] = "1"
     return env
