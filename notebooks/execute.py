@@ -169,13 +169,16 @@ def machine() -> str:
     return f"{os.cpu_count()}-core {model}"
 
 
-def up_to_date(path: Path, quick: bool) -> bool:
-    """True when ``path`` holds outputs of this kind of run, every cell's hash matching, no problem."""
-    if not path.is_file():
+def up_to_date(source: Path, target: Path, quick: bool) -> bool:
+    """True when ``target`` holds outputs of this kind of run made from ``source``'s cells as they
+    are now (the same cells, every code cell's hash matching), with no problem."""
+    if not target.is_file():
         return False
-    notebook = nbformat.read(path, as_version=4)
-    run = notebook.metadata.get(KEY, {})
-    return run.get("mode") == ("quick" if quick else "full") and not problems(notebook, path.name)
+    notebook = nbformat.read(target, as_version=4)
+    if notebook.metadata.get(KEY, {}).get("mode") != ("quick" if quick else "full"):
+        return False
+    cells = [(c.cell_type, c.source) for c in nbformat.read(source, as_version=4).cells]
+    return cells == [(c.cell_type, c.source) for c in notebook.cells] and not problems(notebook, target.name)
 
 
 def write_atomically(notebook, target: Path) -> None:
@@ -235,7 +238,7 @@ def main(argv=None) -> int:
     if not args.check:
         total = time.perf_counter()
         for source, target in zip(sources, targets):
-            if not args.force and up_to_date(target, args.quick):
+            if not args.force and up_to_date(source, target, args.quick):
                 print(f"{source.name}: up to date, skipped", flush=True)
                 continue
             print(f"{source.name}: running ...", flush=True)

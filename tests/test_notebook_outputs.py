@@ -158,3 +158,16 @@ def test_notebooks_are_chosen_by_number_or_name():
     assert execute.select([PATHS[0].stem, PATHS[0].name]) == [PATHS[0]]
     with pytest.raises(SystemExit, match="no notebook '99'"):
         execute.select(["99"])
+
+
+def test_a_rerun_skips_only_what_is_current(executed_small, tmp_path):
+    """Resuming: a notebook executed from its source as it is now, in this mode, is skipped; one whose
+    source changed since, or that was executed in the other mode, is run again."""
+    source = executed_small.parent.parent / "source" / executed_small.name
+    assert execute.up_to_date(source, executed_small, quick=True)
+    assert not execute.up_to_date(source, executed_small, quick=False)
+    edited = nbformat.read(source, as_version=4)
+    edited.cells[2].source = "1 + 2"
+    nbformat.write(edited, tmp_path / source.name)
+    assert not execute.up_to_date(tmp_path / source.name, executed_small, quick=True)
+    assert not execute.up_to_date(source, tmp_path / "missing.ipynb", quick=True)
