@@ -130,11 +130,20 @@ def _last_state(text: str) -> str:
     return "\n".join(line.rsplit("\r", 1)[-1].rstrip(" ") for line in text.split("\n"))
 
 
+#: A value's default text, which names its address in memory: new at every run, and useless beside its HTML.
+ADDRESS_ONLY = re.compile(r"^<[\w.]+ (object )?at 0x[0-9a-f]+>$")
+
+
 def tidy(notebook) -> None:
-    """Merge each cell's consecutive streams of one name and keep each rewritten line's last state."""
+    """Merge each cell's consecutive streams of one name, keep each rewritten line's last state, and
+    drop a value's text that only gives its address when the value has another representation."""
     for cell in notebook.cells:
         if cell.cell_type != "code":
             continue
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if len(data) > 1 and ADDRESS_ONLY.match(str(data.get("text/plain", "")).strip()):
+                del data["text/plain"]
         merged = []
         for output in cell.get("outputs", []):
             if (output.output_type == "stream" and merged and merged[-1].output_type == "stream"

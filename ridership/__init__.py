@@ -37,7 +37,7 @@ _EXPORTS = {
     "models": ["MODELS", "build_model"],
     "layers": ["LNSimpleRNNCell", "StepLoopRNN", "GatedActivationUnit", "CausalConvStack"],
     "batches": ["BufferShuffled"],
-    "training": ["fit_and_evaluate", "evaluate_mae", "FitResult", "quick_mode"],
+    "training": ["fit_and_evaluate", "evaluate_mae", "FitResult", "FitProgress", "quick_mode"],
     "forecasting": ["iterative_forecast", "direct_forecast", "horizon_mae"],
 }
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}

@@ -60,7 +60,7 @@ def test_committed_notebooks_total_at_most_10_mb():
 # --- the checker, on a small notebook executed for the purpose -----------------------------------
 
 SMALL = [
-    "print('Keras backend: none; quick mode: True')",
+    "print('Keras backend: none; quick mode: True')\nimport pandas as pd\npd.DataFrame({'a': [1]}).style",
     "import sys\nfor i in range(3):\n    print(f'\\rstep {i + 1}/3', end='', file=sys.stdout, flush=True)\nprint()",
     "1 + 1",
 ]
@@ -96,6 +96,12 @@ def test_a_clean_execution_passes_and_records_hashes_and_the_run(small):
 
 def test_a_rewritten_line_keeps_its_last_state(small):
     assert small.cells[1].outputs[0].text == "step 3/3\n"
+
+
+def test_a_text_that_only_gives_an_address_is_dropped_beside_the_html(small):
+    styled = small.cells[0].outputs[-1]
+    assert "text/html" in styled.data and "text/plain" not in styled.data
+    assert small.cells[2].outputs[0].data == {"text/plain": "2"}  # a plain value keeps its text
 
 
 def test_an_edited_cell_is_stale(small):
