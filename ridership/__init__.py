@@ -33,11 +33,11 @@ _EXPORTS = {
     "windows": ["window_arrays", "ahead_arrays", "seq2seq_arrays", "timeseries_dataset", "ahead_dataset",
                 "to_windows", "to_seq2seq_dataset"],
     "datasets": ["make_data", "DATA_KINDS"],
-    "experiments": ["EXPERIMENTS", "Experiment", "fit_experiment", "versus_book"],
+    "experiments": ["EXPERIMENTS", "Experiment", "fit_experiment", "versus_book", "BOOK_FIVE_EPOCHS_MAE"],
     "models": ["MODELS", "build_model"],
     "layers": ["LNSimpleRNNCell", "StepLoopRNN", "GatedActivationUnit", "CausalConvStack"],
     "batches": ["BufferShuffled"],
-    "training": ["fit_and_evaluate", "evaluate_mae", "FitResult", "quick_mode"],
+    "training": ["fit_and_evaluate", "evaluate_mae", "FitResult", "FitProgress", "quick_mode"],
     "forecasting": ["iterative_forecast", "direct_forecast", "horizon_mae"],
     "backtest": ["walk_forward", "WalkForward", "BACKTEST_MODELS"],
 }

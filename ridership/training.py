@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Callable, NamedTuple
 
 import keras
@@ -53,10 +54,76 @@ def _train_args(data, batch_size: int, shuffle: bool | str, seed: int | None) ->
     return _fit_args(data, batch_size, shuffle=bool(shuffle))
 
 
+def in_notebook() -> bool:
+    """True in a Jupyter kernel (a notebook, live or executed by nbclient), False in a script or a test."""
+    shell = getattr(sys.modules.get("IPython"), "get_ipython", lambda: None)()
+    return type(shell).__name__ == "ZMQInteractiveShell"
+
+
+class FitProgress(keras.callbacks.Callback):
+    """One line that a fit rewrites as epochs end, then leaves as its summary: the epochs done and
+    the best validation score so far (``tqdm``, refreshed at most every ``interval`` seconds).
+
+    A notebook shows it as one live line, and an executed notebook keeps one line per fit (its
+    runner keeps the last state of a line rewritten with carriage returns), where Keras'
+    ``verbose`` would print a line or a bar per epoch, up to 500 of them.
+
+    Args:
+        label: what trains, printed first (e.g. the experiment's name).
+        monitor: the log to follow (``"val_mae"``, or ``"val_accuracy"`` with ``best=max``).
+        best: ``min`` or ``max``: which value is the best.
+        show: the best value as text (default: an MAE in riders, the scaled MAE times ``SCALE``).
+        interval: seconds between two refreshes of the line.
+        file: where the line goes (default: ``sys.stdout``).
+
+    Example:
+
+    >>> import io
+    >>> out = io.StringIO()
+    >>> progress = FitProgress("demo", file=out)
+    >>> progress.params = {"epochs": 3}
+    >>> progress.on_train_begin()
+    >>> for epoch, mae in enumerate([0.05, 0.03, 0.04]):
+    ...     progress.on_epoch_end(epoch, {"val_mae": mae})
+    >>> progress.on_train_end()
+    >>> out.getvalue().splitlines()[-1].split(" [")[0]   # the line as it ends (a "\\r" starts each state)
+    'demo: 3/3 epochs, best validation MAE 30,000 riders'
+    """
+
+    def __init__(self, label: str = "fit", monitor: str = "val_mae", best=min, show=None, interval: float = 1.0,
+                 file=None):
+        super().__init__()
+        self.label, self.monitor, self.best, self.interval, self.file = label, monitor, best, interval, file
+        self.show = show or (lambda value: f"{value * SCALE:,.0f} riders")
+        self.what = {"val_mae": "validation MAE", "val_accuracy": "validation accuracy",
+                     "loss": "training loss"}.get(monitor, monitor)
+        self.bar, self.value = None, None
+
+    def on_train_begin(self, logs=None):
+        from tqdm.std import tqdm  # the plain bar: text a saved notebook keeps, not a widget
+
+        self.value = None
+        self.bar = tqdm(total=self.params.get("epochs"), desc=self.label, file=self.file or sys.stdout,
+                        mininterval=self.interval, dynamic_ncols=False,
+                        bar_format="{desc}: {n_fmt}/{total_fmt} epochs{postfix} [{elapsed}]")
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get(self.monitor)
+        if value is not None:
+            self.value = value if self.value is None else self.best(self.value, value)
+            self.bar.set_postfix_str(f"best {self.what} {self.show(self.value)}", refresh=False)
+        self.bar.update(1)
+
+    def on_train_end(self, logs=None):
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
 def fit_and_evaluate(model: keras.Model | Callable[[], keras.Model], train_set, valid_set, learning_rate: float,
                      epochs: int = MAX_EPOCHS, patience: int | None = PATIENCE, seed: int | None = FIRST_SEED,
                      verbose: int | str = 0, batch_size: int = BATCH_SIZE, callbacks=(), shuffle: bool | str = True,
-                     **compile_kwargs) -> FitResult:
+                     progress: bool | None = None, **compile_kwargs) -> FitResult:
     """Train until the validation MAE stops improving for ``patience`` epochs; keep the best weights.
 
     ``model`` is a model or a builder: pass a builder (e.g. ``ridership.models.univar``)
@@ -67,7 +134,8 @@ def fit_and_evaluate(model: keras.Model | Callable[[], keras.Model], train_set, 
     windows (time order through a 256-window shuffle buffer, ``BufferShuffled``), which
     the sequence-to-sequence experiments use. Extra keyword arguments go
     to ``compile`` (``jit_compile``, ``steps_per_execution``). In quick mode
-    (``RIDERSHIP_QUICK=1``) at most ``QUICK_EPOCHS`` epochs are trained.
+    (``RIDERSHIP_QUICK=1``) at most ``QUICK_EPOCHS`` epochs are trained. ``progress`` shows one
+    line that follows the fit (``FitProgress``); ``None`` shows it in a notebook only.
     """
     epochs = cap_epochs(epochs)
     if seed is not None:
@@ -76,6 +144,8 @@ def fit_and_evaluate(model: keras.Model | Callable[[], keras.Model], train_set, 
         model = model()
     compile_model(model, learning_rate, **compile_kwargs)
     callbacks = list(callbacks)
+    if progress or (progress is None and in_notebook() and not verbose):
+        callbacks.append(FitProgress(model.name))
     if patience is not None:
         callbacks.append(keras.callbacks.EarlyStopping(monitor="val_mae", patience=patience, restore_best_weights=True))
     history = model.fit(**_train_args(train_set, batch_size, shuffle, seed), validation_data=valid_set,

@@ -183,6 +183,22 @@ def test_best_weights_are_restored(data):
     assert result.mae == pytest.approx(min(result.history.history["val_mae"]) * 1e6, rel=1e-4)
 
 
+def test_progress_is_one_line_that_ends_with_the_best_mae(data, capsys):
+    """``progress=True``: one line, rewritten as epochs end (carriage returns), left as the fit's
+    summary; outside a notebook the default shows nothing, and the progress changes no weight."""
+    train = tuple(a[:128] for a in data["univar"]["train"])
+    quiet = ridership.fit_and_evaluate(MODELS["linear"], train, data["univar"]["valid"], 0.02, epochs=3, patience=None)
+    assert capsys.readouterr().out == ""
+    shown = ridership.fit_and_evaluate(MODELS["linear"], train, data["univar"]["valid"], 0.02, epochs=3, patience=None,
+                                       progress=True)
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and out.endswith("\n")
+    last = out.rsplit("\r", 1)[-1]
+    best = min(shown.history.history["val_mae"]) * 1e6
+    assert last.startswith(f"linear: 3/3 epochs, best validation MAE {best:,.0f} riders [")
+    assert shown.mae == quiet.mae
+
+
 def test_unknown_model_name():
     with pytest.raises(ridership.RidershipError, match="Unknown model 'transformer'.*univar"):
         build_model("transformer")

@@ -104,7 +104,11 @@ def test_versus_book_puts_the_books_figure_beside_ours():
     table = versus_book({"univar": 30_000.4, "lstm": 50_000})
     assert table.loc["univar", "book"] == 27_703 and table.loc["univar", "ours"] == 30_000
     assert table.loc["univar", "ours / book"] == round(30_000.4 / 27_703, 3)
-    assert table["book"].isna().tolist() == [False, True]  # the book prints no LSTM figure
+    assert table["book"].isna().tolist() == [False, True]  # the book prints no LSTM figure at convergence
+    # only one after 5 epochs, which stands in a column of its own, never in a ratio
+    assert table.loc["lstm", "book, 5 epochs"] == 135_186 and pd.isna(table.loc["univar", "book, 5 epochs"])
+    assert pd.isna(table.loc["lstm", "ours / book"])
+    assert "book, 5 epochs" not in versus_book({"univar": 30_000.4}).columns
 
 
 def test_horizon_plot_from_a_results_folder_keeps_the_labels_and_the_books_points(tmp_path):

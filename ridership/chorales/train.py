@@ -81,7 +81,7 @@ def split_windows(chorales: dict) -> dict:
 
 def fit_chorales(builder=DEFAULT_BUILDER, train=None, valid=None, epochs: int = EPOCHS, seed: int | None = FIRST_SEED,
                  batches: int | None = None, steps_per_execution: int = STEPS_PER_EXECUTION, verbose=0,
-                 callbacks=()) -> Fit:
+                 callbacks=(), progress: bool | None = None) -> Fit:
     """Train a chorale model the exercise's way on NumPy windows; return the model, history and time.
 
     Args:
@@ -94,8 +94,12 @@ def fit_chorales(builder=DEFAULT_BUILDER, train=None, valid=None, epochs: int = 
         seed: seeds the initial weights and the shuffle, so the same seed gives the same model.
         batches: train on only this many batches per epoch (tests and benchmarks); None for all.
         steps_per_execution: batches per call into the compiled training step.
+        progress: one line that follows the fit (the epochs, the best validation accuracy, or
+            the best training loss without ``valid``); None shows it in a notebook only.
     """
     import keras
+
+    from ..training import FitProgress, in_notebook
 
     if train is None:
         raise RidershipError("fit_chorales needs the training windows: train=(X, Y).")
@@ -110,9 +114,14 @@ def fit_chorales(builder=DEFAULT_BUILDER, train=None, valid=None, epochs: int = 
     dataset = FirstBatches(*train, batch_size=BATCH_SIZE, buffer_size=SHUFFLE_BUFFER, seed=seed, batches=batches)
     # never more steps per call than an epoch has: Keras would run on into the next epoch's batches
     compile_bach(model, steps_per_execution=max(1, min(steps_per_execution, len(dataset))))
+    callbacks = list(callbacks)
+    if progress or (progress is None and in_notebook() and not verbose):
+        show = "{:.4f}".format
+        callbacks.append(FitProgress(model.name, "val_accuracy", max, show) if valid is not None
+                         else FitProgress(model.name, "loss", min, show))
     tick = time.perf_counter()
     history = model.fit(dataset, epochs=epochs, shuffle=False, verbose=verbose, validation_data=valid,
-                        callbacks=list(callbacks))
+                        callbacks=callbacks)
     return Fit(model, history, time.perf_counter() - tick)
 
 
