@@ -17,19 +17,63 @@ import argparse
 import os
 
 
+def _at_least(minimum: int, text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+    return value
+
+
 def positive(text: str) -> int:
     """A whole number of at least 1 (``--seeds``, ``--jobs``, ``--epochs``...).
 
     Args:
         text: the option's value as typed.
     """
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+    return _at_least(1, text)
+
+
+def seed(text: str) -> int:
+    """A seed: a whole number of at least 0 (``--seed``).
+
+    Args:
+        text: the option's value as typed.
+    """
+    return _at_least(0, text)
+
+
+def chosen(only: str | None, choices, what: str, example: str) -> list[str]:
+    """The names a comma-separated ``--only`` picks from ``choices``, in the order of ``choices``.
+
+    Args:
+        only: the option's value (``None``: every choice).
+        choices: the names allowed, in the order the tables use.
+        what: what a name names, in the plural (``"experiment"`` gives "experiment(s)").
+        example: names to suggest when ``only`` names none.
+
+    Raises ``RidershipError`` in one line for no name or an unknown one.
+
+    Example:
+
+    >>> chosen("lstm, univar", ["univar", "deep", "lstm"], "experiment", "univar,lstm")
+    ['univar', 'lstm']
+    """
+    from .errors import RidershipError
+
+    choices = list(choices)
+    if only is None:
+        return choices
+    names = [n.strip() for n in only.split(",") if n.strip()]
+    if not names:
+        raise RidershipError(f"--only {only!r} names no {what}; give names such as {example} "
+                             f"(choose from {', '.join(choices)}), or leave --only out to run them all.")
+    unknown = [n for n in names if n not in choices]
+    if unknown:
+        raise RidershipError(f"Unknown {what}(s) {', '.join(unknown)}; choose from {', '.join(choices)}.")
+    return [n for n in choices if n in names]
 
 
 def path(text: str) -> str:

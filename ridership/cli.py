@@ -9,24 +9,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .arguments import add_scheduler_argument, path as _path, positive as _positive
+from .arguments import add_scheduler_argument, path as _path, positive as _positive, seed as _seed
 from .backend import BACKENDS, choose_backend
 from .chorales.cli import add_parser as add_chorales_parser
 from .errors import RidershipError
 from .settings import FIRST_SEED
 
 DATA_HELP = "ridership.tgz, its CSV, or a folder holding ridership.tgz (default: $RIDERSHIP_DATA, the cache, a download)"
-
-
-def _seed(text: str) -> int:
-    """A seed: a whole number of at least 0."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be at least 0, got {value}")
-    return value
 
 
 class _Parser(argparse.ArgumentParser):

@@ -106,8 +106,7 @@ class Cluster:
     def kill_worker(self, name: str) -> None:
         self._kill(self.workers[name])
 
-    def kill_scheduler(self) -> None:
-        self._kill(self.scheduler)
+    def _close_client(self) -> None:
         if self.client is not None:
             try:
                 self.client.close(timeout=5)
@@ -115,13 +114,12 @@ class Cluster:
                 pass
             self.client = None
 
+    def kill_scheduler(self) -> None:
+        self._kill(self.scheduler)
+        self._close_client()
+
     def stop(self) -> None:
-        if self.client is not None:
-            try:
-                self.client.close(timeout=5)
-            except Exception:
-                pass
-            self.client = None
+        self._close_client()
         for process in [*self.workers.values(), self.scheduler]:
             self._kill(process)
 

@@ -24,6 +24,7 @@ import pandas as pd
 
 from ..backtest import (BACKTEST_MODELS, NETWORKS, STATISTICAL, has_statsforecast, horizons_for,
                         schedules_for, walk_forward)
+from ..arguments import chosen
 from ..errors import RidershipError
 from ..forecasters import FORECASTERS_HINT
 from ..settings import FINE_TUNE_EPOCHS, FINE_TUNE_WINDOWS, FIRST_SEED, STAT_HISTORY, quick_mode
@@ -52,17 +53,11 @@ def parse_models(only: str | None, statsforecast: bool | None = None) -> list[st
     statsforecast = has_statsforecast() if statsforecast is None else statsforecast
     if only is None:
         return [n for n in BACKTEST_MODELS if statsforecast or n not in STATISTICAL]
-    names = [n.strip() for n in only.split(",") if n.strip()]
-    if not names:
-        raise RidershipError(f"--only {only!r} names no model; give names such as univar,sarima "
-                             f"(choose from {', '.join(BACKTEST_MODELS)}), or leave --only out to run them all.")
-    unknown = [n for n in names if n not in BACKTEST_MODELS]
-    if unknown:
-        raise RidershipError(f"Unknown model(s) {', '.join(unknown)}; choose from {', '.join(BACKTEST_MODELS)}.")
+    names = chosen(only, BACKTEST_MODELS, "model", "univar,sarima")
     wanting = [n for n in names if n in STATISTICAL]
     if wanting and not statsforecast:
         raise RidershipError(f"{', '.join(wanting)} need(s) statsforecast, which is not installed: {FORECASTERS_HINT}")
-    return [n for n in BACKTEST_MODELS if n in names]
+    return names
 
 
 def kind_of(name: str, mode: str, backend: str, data: str, seed: int) -> dict:

@@ -25,6 +25,7 @@ import pandas as pd
 
 from ..baselines import BASELINES
 from ..datasets import check_periods
+from ..arguments import chosen
 from ..errors import RidershipError
 from ..experiments import EXPERIMENTS
 from ..settings import FIRST_SEED, quick_mode
@@ -45,16 +46,7 @@ _CACHE_WARNING = "Error reading persistent compilation cache entry"
 
 def parse_only(only: str | None) -> list[str]:
     """The experiments to run, in the chapter's order; unknown names are an error."""
-    if only is None:
-        return list(ROW_ORDER)
-    names = [n.strip() for n in only.split(",") if n.strip()]
-    if not names:
-        raise RidershipError(f"--only {only!r} names no experiment; give names such as univar,lstm "
-                             f"(choose from {', '.join(ROW_ORDER)}), or leave --only out to run them all.")
-    unknown = [n for n in names if n not in ROW_ORDER]
-    if unknown:
-        raise RidershipError(f"Unknown experiment(s) {', '.join(unknown)}; choose from {', '.join(ROW_ORDER)}.")
-    return [n for n in ROW_ORDER if n in names]
+    return chosen(only, ROW_ORDER, "experiment", "univar,lstm")
 
 
 def fingerprint(df: pd.DataFrame) -> str:
