@@ -252,10 +252,14 @@ def versus_book(maes: dict[str, float]) -> pd.DataFrame:
     experiment
     univar      28465.0  27703        1.028
     """
-    rows = [{"experiment": name, "ours": float(mae), "book": BOOK_MAE.get(name)} for name, mae in maes.items()]
-    table = pd.DataFrame(rows, columns=["experiment", "ours", "book"]).set_index("experiment")
-    table["ours / book"] = (table["ours"] / table["book"]).round(3)
+    # Whole riders with gaps: nullable integers, so that a column with no book figure at all stays
+    # numeric (pandas 2 would make it an object column that no arithmetic accepts).
+    names = list(maes)
+    table = pd.DataFrame({"ours": [float(maes[name]) for name in names],
+                          "book": pd.array([BOOK_MAE.get(name) for name in names], dtype="Int64")},
+                         index=pd.Index(names, name="experiment"))
+    table["ours / book"] = (table["ours"] / table["book"]).astype(float).round(3)
     if any(name in BOOK_FIVE_EPOCHS_MAE for name in maes):
-        table["book, 5 epochs"] = [BOOK_FIVE_EPOCHS_MAE.get(name) for name in table.index]
+        table["book, 5 epochs"] = pd.array([BOOK_FIVE_EPOCHS_MAE.get(name) for name in names], dtype="Int64")
     return table.round({"ours": 0})
 
