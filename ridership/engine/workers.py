@@ -122,13 +122,19 @@ class WorkerPool(ProcessPoolExecutor):
         """
         processes, manager = self._processes, self._executor_manager_thread
         deadline = time.monotonic() + within
-        while True:
+        def kill_all():
             for process in list((processes or {}).values()):  # the thread may add a replacement meanwhile
                 with contextlib.suppress(Exception):
                     process.kill()
+
+        while True:
+            kill_all()
             if manager is None or not manager.is_alive() or time.monotonic() > deadline:
                 break
             manager.join(0.1)
+        # Once more: a replacement the thread started after the last pass, just before it ended,
+        # would otherwise outlive us and print a traceback when its start-up data never comes.
+        kill_all()
         self.shutdown(wait=False, cancel_futures=True)
 
 
