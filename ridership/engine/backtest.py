@@ -31,7 +31,7 @@ from ..settings import FINE_TUNE_EPOCHS, FINE_TUNE_WINDOWS, FIRST_SEED, STAT_HIS
 from .plan import Wanted, claim, plan_runs, record_result
 from .runs import RUNS_DIR, folder_lock, load_runs, remove_temporaries, write_run
 from .storage import atomic_path, given_folder, output_error, save_figure, writable_folder
-from .tables import markdown_rows, write_results
+from .tables import markdown_rows, number_cell as cell, write_results
 
 COMMAND = "backtest"
 FORECASTS_DIR = "forecasts"
@@ -135,9 +135,6 @@ def summarise(records: list[dict]) -> pd.DataFrame:
 
 def markdown_table(table: pd.DataFrame) -> str:
     """The table as Markdown: MAEs in riders with thousands separators."""
-    def cell(value, spec="{:,.0f}"):
-        return "" if value is None or pd.isna(value) else spec.format(value)
-
     headers = ["model", "schedule", "day", "test MAE", "2019-06..2020-02", "2020-03..2020-06", "2020-07..end",
                "refits", "refit seconds"]
     return markdown_rows(headers, [[row["model"], row["schedule"], str(row["horizon"]),

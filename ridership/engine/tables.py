@@ -65,7 +65,8 @@ def summarise(runs: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def _fmt(value, spec="{:,.0f}") -> str:
+def number_cell(value, spec="{:,.0f}") -> str:
+    """A number as a table cell (riders with thousands separators by default); nothing when missing."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     return spec.format(value)
@@ -90,9 +91,9 @@ def markdown_table(table: pd.DataFrame) -> str:
     headers = ["experiment", "valid MAE (median)", "min", "max", "last step", "test MAE", "book", "ratio", "epochs",
                "seconds", "seeds"]
     return markdown_rows(headers, [
-        [row["experiment"], _fmt(row["valid_mae"]), _fmt(row["valid_min"]), _fmt(row["valid_max"]),
-         _fmt(row["last_step_mae"]), _fmt(row["test_mae"]), _fmt(row["book_mae"]), _fmt(row["ratio"], "{:.2f}"),
-         _fmt(row["epochs"], "{:.0f}"), _fmt(row["seconds"], "{:.0f}"), str(row["seeds"])]
+        [row["experiment"], number_cell(row["valid_mae"]), number_cell(row["valid_min"]), number_cell(row["valid_max"]),
+         number_cell(row["last_step_mae"]), number_cell(row["test_mae"]), number_cell(row["book_mae"]), number_cell(row["ratio"], "{:.2f}"),
+         number_cell(row["epochs"], "{:.0f}"), number_cell(row["seconds"], "{:.0f}"), str(row["seeds"])]
         for row in table.to_dict("records")])
 
 
