@@ -12,12 +12,14 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from ridership.engine.stopping import StopFlag, Stopped
+from ridership.engine.stopping import StopFlag, Stopped, signals_raise
+from ridership.engine.workers import _stop_signals_held
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="process groups and signals")
 
@@ -156,3 +158,28 @@ def test_the_flag_stops_fit_after_the_step_and_raises_between_steps():
             flag.check()
     assert stopped.value.exit_code == 143
     assert signal.getsignal(signal.SIGTERM) is before  # the handlers from before the block are back
+
+
+def test_a_signal_that_comes_while_a_worker_starts_is_raised_after_the_start():
+    """A signal the kernel hands to another thread still runs its Python handler in the main thread.
+
+    While a worker is being started (``WorkerPool.submit``) that handler must not raise half-way
+    (the worker would be left without its start-up data, printing a traceback of its own): the
+    signal is held and raised once the start is over. Here another thread receives SIGINT.
+    """
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)
+    other.start()  # started before the block: SIGINT is not blocked there
+    finished_the_block = False
+    try:
+        with signals_raise(), pytest.raises(Stopped):
+            with _stop_signals_held():
+                signal.pthread_kill(other.ident, signal.SIGINT)
+                deadline = time.monotonic() + 0.2
+                while time.monotonic() < deadline:  # many instructions at which an unheld handler would raise
+                    pass
+                finished_the_block = True
+    finally:
+        release.set()
+        other.join()
+    assert finished_the_block

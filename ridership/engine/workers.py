@@ -65,20 +65,35 @@ def shared():
 
 
 @contextlib.contextmanager
-def _stop_signals_blocked():
-    """Block SIGINT and SIGTERM in this thread for the block; they are handled as soon as it ends.
+def _stop_signals_held():
+    """Hold SIGINT and SIGTERM back in the main thread for the block; a signal that came is acted on after it.
 
-    Processes (and threads) started in the block inherit the mask, and the start of a worker,
-    which writes its start-up data to it through a pipe, is never cut short half-way.
+    Two things, because blocking alone is not enough: processes (and threads) started in the
+    block inherit the blocked mask, so a new worker starts deaf to Ctrl-C; and the Python
+    handlers are swapped for one that only notes the signal, because a signal the kernel hands
+    to another thread of this process (one started before the block) still runs its Python
+    handler in the main thread at the next instruction. Raised there, half-way through the
+    start of a worker, it would leave that worker without its start-up data (it would print a
+    traceback of its own) and outside the pool's list of processes (nobody would kill it).
     """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    came: list[int] = []
+    previous = {signum: signal.signal(signum, lambda signum, frame: came.append(signum)) for signum in _STOP_SIGNALS}
+    old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)  # one pending for this thread is noted now
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        if came:  # as if it came now, to the handler that was there
+            handler = previous[came[0]]
+            if callable(handler):
+                handler(came[0], None)
+            elif handler == signal.SIG_DFL:
+                signal.raise_signal(came[0])
 
 
 @contextlib.contextmanager
@@ -106,10 +121,12 @@ class WorkerPool(ProcessPoolExecutor):
     Processes are started in ``submit`` (the first ones) and by the pool's own thread (the
     replacements after ``max_tasks_per_child``); both start them with SIGINT and SIGTERM
     blocked, the thread because it is itself started, in the first ``submit``, with them blocked.
+    A signal that comes during ``submit`` is acted on when ``submit`` has returned
+    (:func:`_stop_signals_held`), so a worker is never left half started.
     """
 
     def submit(self, fn, /, *args, **kwargs):
-        with _stop_signals_blocked():
+        with _stop_signals_held():
             return super().submit(fn, *args, **kwargs)
 
     def stop_now(self, within: float = STOP_WITHIN) -> None:
