@@ -99,10 +99,10 @@ def _cmd_backtest(args) -> int:
     from .engine.backtest import parse_models, run_backtest
 
     names = parse_models(args.only)  # a bad name is reported before anything starts
-    print(f"backend: {args.checked_backend}, backtest in {args.out}/" + (" (quick mode)" if args.quick else ""),
-          flush=True)
+    print(f"backend: {args.checked_backend}, backtest in {args.out}/" + (" (quick mode)" if args.quick else "")
+          + (f", models on the Dask cluster at {args.scheduler}" if args.scheduler else ""), flush=True)
     table = run_backtest(args.out, only=args.only, seed=args.seed, quick=args.quick, force=args.force,
-                         data_path=args.data, jobs=args.jobs, backend=args.checked_backend)
+                         data_path=args.data, jobs=args.jobs, backend=args.checked_backend, scheduler=args.scheduler)
     print(f"\n{len(table)} row(s) for {len(names)} model(s) in {args.out}/results.md")
     return 0
 
@@ -160,8 +160,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="a few epochs, the first weeks of the test period")
     p.add_argument("--backend", choices=BACKENDS, default="auto",
                    help="Keras backend (default auto: $KERAS_BACKEND, else JAX when installed)")
-    p.add_argument("--jobs", type=_positive, help="models backtested at once, one process each (default: one per core)")
+    p.add_argument("--jobs", type=_positive, help="models backtested at once, one process each (default: one per "
+                                                 "core; with --scheduler, models in flight on the cluster, default all)")
     p.add_argument("--force", action="store_true", help="backtest again models already done, also of another kind")
+    add_scheduler_argument(p)
     p.set_defaults(func=_cmd_backtest, uses_keras=True)
 
     add_chorales_parser(sub)

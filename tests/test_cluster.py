@@ -333,6 +333,25 @@ def test_chorales_train_on_a_cluster_gives_the_local_scores(cluster_factory, tmp
 
 
 @pytest.mark.slow
+def test_backtest_on_a_cluster_gives_the_local_table(cluster_factory, tmp_path):
+    cluster = cluster_factory()
+    tables = {}
+    for where, extra in (("local", ["--jobs", "2"]), ("cluster", ["--scheduler", cluster.address])):
+        out = tmp_path / where
+        done = run([sys.executable, "-m", "ridership", "backtest", "--quick", "--only", "naive,linear", "--out",
+                    str(out), *extra])
+        assert done.returncode == 0, done.stderr[-2000:]
+        for model in ("naive", "linear"):
+            record = json.loads((out / "runs" / f"{model}.json").read_text())
+            assert check_run(out, model, record["kind"]).status == "ok", model
+        assert not [p for p in out.rglob(".*") if p.name != ".lock" and "compile-cache" not in p.parts]
+        tables[where] = pd.read_csv(out / "results.csv").drop(columns="refit_seconds")
+        assert (out / "backtest_rail.png").is_file()
+    assert "models on the Dask cluster" in done.stdout
+    pd.testing.assert_frame_equal(tables["cluster"], tables["local"])
+
+
+@pytest.mark.slow
 def test_the_cluster_benchmark_runs_both_sides():
     pytest.importorskip("distributed", reason=NEEDS)
     done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "cluster.py"), "--only", "linear", "--seeds", "1",

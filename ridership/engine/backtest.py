@@ -26,7 +26,7 @@ from ..backtest import (BACKTEST_MODELS, NETWORKS, STATISTICAL, has_statsforecas
                         schedules_for, walk_forward)
 from ..arguments import chosen
 from ..errors import RidershipError
-from ..forecasters import FORECASTERS_HINT
+from ..forecasters import FORECASTERS_HINT, forecaster_spec
 from ..settings import FINE_TUNE_EPOCHS, FINE_TUNE_WINDOWS, FIRST_SEED, STAT_HISTORY, quick_mode
 from .plan import Wanted, claim, plan_runs, record_result
 from .runs import RUNS_DIR, folder_lock, load_runs, remove_temporaries, write_run
@@ -66,7 +66,7 @@ def kind_of(name: str, mode: str, backend: str, data: str, seed: int) -> dict:
     if name in NETWORKS:
         kind.update(backend=backend, seed=seed, refit=f"{FINE_TUNE_EPOCHS} epochs on {FINE_TUNE_WINDOWS} windows")
     elif name in STATISTICAL:
-        kind.update(history=STAT_HISTORY[name])
+        kind.update(history=STAT_HISTORY[name], model=forecaster_spec(name))
     return kind
 
 
@@ -75,22 +75,48 @@ def backtest_job(job: tuple, cpus: list[int]) -> dict:
 
     ``job`` is ``(name, settings)``, the data coming once per worker from the pool.
     """
-    from ..backend import choose_backend
-    from .runtime import import_tensorflow_quietly, keep_tensorflow_out, use_cpus
+    from .reproduce import prepare_process
     from .workers import shared
 
     name, settings = job
     df = shared()
-    choose_backend(settings["backend"])
-    use_cpus(cpus)
-    if settings["backend"] == "tensorflow":
-        import_tensorflow_quietly()
-    keep_tensorflow_out()
+    prepare_process(settings["backend"], cpus)
     return run_model(name, df, Path(settings["out"]), settings["kind"], settings["seed"], settings["quick"])
 
 
 def run_model(name: str, df: pd.DataFrame, out: Path, kind: dict, seed: int, quick: bool) -> dict:
     """One model's backtest under each of its schedules, written to ``out``; returns its record."""
+    record, frame = backtest_model(name, df, seed, quick)
+    path = out / FORECASTS_DIR / f"{name}.csv"
+    try:
+        with atomic_path(path) as tmp:
+            frame.to_csv(tmp, index_label="date")
+    except OSError as exc:
+        raise output_error(exc, path, "the forecasts") from None
+    return write_run(out, name, kind, record_result(COMMAND, record), [path])
+
+
+def remote_job(job: tuple, cpus=None):
+    """For a Dask worker, in a process of its own: one model's backtest; its record's fields and forecasts' bytes.
+
+    ``job`` is ``(name, settings, data_path)``; the data is read as the package finds it on the
+    worker and checked to be the driver's. The driver writes what comes back
+    (``ridership.engine.cluster.keep_returned``).
+    """
+    from .cluster import Returned, file_bytes
+    from .reproduce import prepare_process, worker_data
+
+    name, settings, data_path = job
+    prepare_process(settings["backend"], None)
+    df = worker_data(data_path, settings["kind"]["data"])
+    record, frame = backtest_model(name, df, settings["seed"], settings["quick"])
+    files = {f"{FORECASTS_DIR}/{name}.csv": file_bytes(lambda path: frame.to_csv(path, index_label="date"),
+                                                       f"{name}.csv")}
+    return Returned(name, record_result(COMMAND, record), files)
+
+
+def backtest_model(name: str, df: pd.DataFrame, seed: int, quick: bool) -> tuple[dict, pd.DataFrame]:
+    """One model's backtest under each of its schedules: its record's fields, and its forecasts by day."""
     tick = time.perf_counter()
     model, initial_seconds = None, 0.0
     if name in NETWORKS:
@@ -108,21 +134,33 @@ def run_model(name: str, df: pd.DataFrame, out: Path, kind: dict, seed: int, qui
             columns[f"{schedule}/day{h}"] = back.forecasts[h]
             rows.append({"model": name, "schedule": schedule, "horizon": h, **back.part_maes(h),
                          "refits": back.refits, "refit_seconds": back.seconds})
-    frame = pd.DataFrame({"truth": truth, **columns})
-    path = out / FORECASTS_DIR / f"{name}.csv"
-    try:
-        with atomic_path(path) as tmp:
-            frame.to_csv(tmp, index_label="date")
-    except OSError as exc:
-        raise output_error(exc, path, "the forecasts") from None
     record = {"model": name, "rows": _json_rows(rows), "initial_seconds": initial_seconds,
               "seconds": time.perf_counter() - tick}
-    return write_run(out, name, kind, record_result(COMMAND, record), [path])
+    return record, pd.DataFrame({"truth": truth, **columns})
 
 
 def _json_rows(rows: list[dict]) -> list[dict]:
     """NaN (a part the backtest does not reach) as null, for JSON."""
     return [{k: (None if isinstance(v, float) and v != v else v) for k, v in row.items()} for row in rows]
+
+
+def _on_cluster(items: list[tuple], out: Path, kinds: dict, data_path, jobs: int | None, finished,
+                scheduler: str) -> None:
+    """The models ``items`` backtested on the Dask cluster at ``scheduler``; each written here as it comes back."""
+    import os
+
+    from .cluster import executor_for, keep_returned, remote
+    from .workers import run_longest_first
+
+    where = None if data_path is None else os.path.abspath(data_path)  # a path valid on the workers
+    jobs_of = [(name, settings, where) for name, settings in items]
+
+    def kept(job, returned):
+        finished(job, keep_returned(out, returned, kinds[job[0]], RUN_FIELDS))
+
+    backend = items[0][1]["backend"]
+    run_longest_first(remote(f"{__name__}:remote_job", backend), jobs_of, min(jobs or len(jobs_of), len(jobs_of)),
+                      lambda job: COST[job[0]], kept, executor=executor_for(scheduler))
 
 
 def summarise(records: list[dict]) -> pd.DataFrame:
@@ -173,7 +211,7 @@ def draw_figures(out: Path, table: pd.DataFrame) -> list[Path]:
 
 def run_backtest(out: str | Path = "backtest", only: str | None = None, seed: int = FIRST_SEED, quick: bool = False,
                  force: bool = False, data_path=None, jobs: int | None = None, backend: str | None = None,
-                 progress: bool = True, log=None) -> pd.DataFrame:
+                 progress: bool = True, log=None, scheduler: str | None = None) -> pd.DataFrame:
     """Backtest the models into ``out``; skip what is already done. Returns the table.
 
     Args:
@@ -183,9 +221,12 @@ def run_backtest(out: str | Path = "backtest", only: str | None = None, seed: in
         quick: a few epochs, the first weeks of the test period (also ``RIDERSHIP_QUICK=1``).
         force: backtest again models already done, also those of another kind.
         data_path: the data (default: ``RIDERSHIP_DATA``, the cache, a download).
-        jobs: models backtested at once, one process each (default: one per core).
+        jobs: models backtested at once, one process each (default: one per core; with
+            ``scheduler``, models in flight on the cluster, default all).
         backend: the networks' Keras backend (default: ``ridership.backend``'s choice).
         progress: a progress bar; ``log``: where lines go (default: above the bar).
+        scheduler: a Dask scheduler's address (``tcp://HOST:PORT``): the models are backtested
+            on its workers and written here (``ridership.engine.cluster``); None: local processes.
     """
     from tqdm.auto import tqdm
 
@@ -196,8 +237,8 @@ def run_backtest(out: str | Path = "backtest", only: str | None = None, seed: in
 
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise RidershipError(f"--seed must be a whole number of at least 0; got {seed!r}.")
-    jobs = len(cores()) if jobs is None else jobs
-    if not isinstance(jobs, int) or jobs < 1:
+    jobs = (len(cores()) if scheduler is None else None) if jobs is None else jobs
+    if jobs is not None and (not isinstance(jobs, int) or jobs < 1):
         raise RidershipError(f"--jobs must be a whole number of at least 1; got {jobs!r}.")
     names = parse_models(only)
     claim(given_folder(out), COMMAND)
@@ -234,12 +275,14 @@ def run_backtest(out: str | Path = "backtest", only: str | None = None, seed: in
 
             from .workers import run_longest_first
 
-            env = _worker_env(Settings(str(out), mode, backend, data))
             items = [(name, {"out": str(out), "kind": kinds[name], "seed": seed, "quick": mode == "quick",
                              "backend": backend}) for name in todo]
             try:
-                run_longest_first(backtest_job, items, min(jobs, len(items)), lambda item: COST[item[0]], finished,
-                                  env=env, shared=df)
+                if scheduler is None:
+                    run_longest_first(backtest_job, items, min(jobs, len(items)), lambda item: COST[item[0]],
+                                      finished, env=_worker_env(Settings(str(out), mode, backend, data)), shared=df)
+                else:
+                    _on_cluster(items, out, kinds, data_path, jobs, finished, scheduler)
             except BrokenProcessPool:
                 raise RidershipError("A worker process ended without finishing its model (out of memory, or "
                                      "killed?). Finished models are kept: run the same command again to resume.") from None

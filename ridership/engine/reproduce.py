@@ -73,7 +73,7 @@ class Settings:
         return {"mode": self.mode, "backend": self.backend, "model": model, "data": self.data}
 
 
-def _prepare(backend: str, cpus: list[int] | None) -> None:
+def prepare_process(backend: str, cpus: list[int] | None) -> None:
     """Ready this process to train on ``backend`` (the parent's choice), on ``cpus`` (None: all it has)."""
     from ..backend import choose_backend
     from .runtime import import_tensorflow_quietly, keep_tensorflow_out, use_cpus
@@ -112,7 +112,7 @@ def run_job(job: tuple, cpus: list[int]) -> dict:
 
     name, seed, settings, *given = job
     df = given[0] if given else shared()
-    _prepare(settings["backend"], cpus)
+    prepare_process(settings["backend"], cpus)
     out = Path(settings["out"])
     settings = Settings(**settings)
     rid = run_id(name, seed)
@@ -125,6 +125,22 @@ def run_job(job: tuple, cpus: list[int]) -> dict:
     return write_run(out, rid, settings.kind(name), record_result(COMMAND, result), files)
 
 
+def worker_data(data_path, expected: str):
+    """On a worker: the ridership data as the package finds it there, checked to be the driver's.
+
+    Args:
+        data_path: a path valid on the worker, or None (``$RIDERSHIP_DATA``, the cache, a download).
+        expected: the driver's data fingerprint (``ridership.engine.reproduce.fingerprint``).
+    """
+    from ..data import load_ridership
+
+    df = load_ridership(data_path)
+    if fingerprint(df) != expected:
+        raise RidershipError(f"its ridership data differs from this command's (fingerprint {fingerprint(df)}, "
+                             f"not {expected}): give every worker the same file.")
+    return df
+
+
 def remote_job(job: tuple, cpus=None):
     """For a Dask worker, in a process of its own: train one run; return its record's fields and model's bytes.
 
@@ -132,16 +148,12 @@ def remote_job(job: tuple, cpus=None):
     on the worker (``data_path``, else ``$RIDERSHIP_DATA``, the cache, a download) and checked
     to be the driver's. The driver writes what comes back (``ridership.engine.cluster.keep_returned``).
     """
-    from ..data import load_ridership
     from .cluster import Returned, file_bytes
 
     name, seed, settings, data_path = job
     settings = Settings(**settings)
-    _prepare(settings.backend, None)
-    df = load_ridership(data_path)
-    if fingerprint(df) != settings.data:
-        raise RidershipError(f"its ridership data differs from this command's (fingerprint {fingerprint(df)}, "
-                             f"not {settings.data}): give every worker the same file.")
+    prepare_process(settings.backend, None)
+    df = worker_data(data_path, settings.data)
     rid = run_id(name, seed)
     tick = time.perf_counter()
     result, model = _fit(name, seed, settings, df)
