@@ -31,7 +31,7 @@ FORECASTERS_HINT = "pip install 'ridership[forecasters]'"
 #: How each model is built: its statsforecast class and arguments (statsforecast's defaults
 #: otherwise). AutoARIMA searches its orders on the conditional sum of squares and fits the one it
 #: chose by maximum likelihood (``approximation=True``, what R's ``auto.arima`` does by default on
-#: series this long): four times faster a fit on a year of days, mostly the same orders, and what
+#: series this long): four times faster a fit on a year of days, often the same orders, and what
 #: keeps the whole study of ``benchmarks/backtest.py`` within its ten minutes.
 FORECASTERS = {
     "autoarima": ("AutoARIMA", {"season_length": 7, "approximation": True}),
