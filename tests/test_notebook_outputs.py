@@ -33,8 +33,8 @@ _spec.loader.exec_module(execute)
 PATHS = execute.notebooks()
 
 #: False until the commit that adds the full run's outputs (``python notebooks/execute.py``), which
-#: sets it to True and drops ``test_notebooks.py::test_committed_without_outputs``.
-OUTPUTS_COMMITTED = False
+#: sets it to True and drops the test that the notebooks are committed without outputs.
+OUTPUTS_COMMITTED = True
 _until_committed = pytest.mark.xfail(
     not OUTPUTS_COMMITTED, strict=True,
     reason="the full run's outputs are not committed yet (python notebooks/execute.py); "

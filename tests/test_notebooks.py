@@ -188,12 +188,6 @@ def test_notebooks_are_numbered_in_the_chapters_order():
 
 
 @pytest.mark.parametrize("path", PATHS, ids=lambda p: p.stem)
-def test_committed_without_outputs(path):
-    for cell in code_cells(read(path)):
-        assert cell.outputs == [] and cell.execution_count is None, f"{path.name}: clear the outputs before committing"
-
-
-@pytest.mark.parametrize("path", PATHS, ids=lambda p: p.stem)
 def test_imports_from_the_package_and_defines_nothing(path):
     source = "\n".join(c.source for c in code_cells(read(path)))
     assert "import ridership" in source or "from ridership" in source
