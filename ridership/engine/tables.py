@@ -90,10 +90,11 @@ def markdown_table(table: pd.DataFrame) -> str:
     """The table as Markdown, MAEs in riders with thousands separators."""
     headers = ["experiment", "valid MAE (median)", "min", "max", "last step", "test MAE", "book", "ratio", "epochs",
                "seconds", "seeds"]
+    cell = number_cell
     return markdown_rows(headers, [
-        [row["experiment"], number_cell(row["valid_mae"]), number_cell(row["valid_min"]), number_cell(row["valid_max"]),
-         number_cell(row["last_step_mae"]), number_cell(row["test_mae"]), number_cell(row["book_mae"]), number_cell(row["ratio"], "{:.2f}"),
-         number_cell(row["epochs"], "{:.0f}"), number_cell(row["seconds"], "{:.0f}"), str(row["seeds"])]
+        [row["experiment"], cell(row["valid_mae"]), cell(row["valid_min"]), cell(row["valid_max"]),
+         cell(row["last_step_mae"]), cell(row["test_mae"]), cell(row["book_mae"]), cell(row["ratio"], "{:.2f}"),
+         cell(row["epochs"], "{:.0f}"), cell(row["seconds"], "{:.0f}"), str(row["seeds"])]
         for row in table.to_dict("records")])
 
 
